@@ -1,0 +1,111 @@
+# zerodowntime.deploy — the two commands a user needs: `make demo` and `make test`.
+# Both set up what they need on a fresh Debian machine (Python environment, Docker engine,
+# test images) and reuse it when nothing changed.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eo pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(abspath $(VENV))/bin
+TMP := $(abspath .tmp)
+# ansible-test needs the collection under .../ansible_collections/<namespace>/<name>/:
+# SRC is a copy of the working tree (sanity, units), INSTALLED is the built tarball installed
+# with ansible-galaxy (integration, Molecule, demo: what users run).
+SRC_ROOT := $(TMP)/src
+SRC := $(SRC_ROOT)/ansible_collections/zerodowntime/deploy
+INSTALLED_ROOT := $(TMP)/installed
+INSTALLED := $(INSTALLED_ROOT)/ansible_collections/zerodowntime/deploy
+VERSION := $(shell sed -n 's/^version: *//p' galaxy.yml)
+TARBALL := $(TMP)/dist/zerodowntime-deploy-$(VERSION).tar.gz
+
+# Local runs: modules execute with this project's Python (see ENVIRONMENT notes in README).
+export ANSIBLE_PYTHON_INTERPRETER := $(BIN)/python
+export ANSIBLE_COLLECTIONS_PATH := $(INSTALLED_ROOT)
+export ANSIBLE_NOCOLOR := 1
+export PATH := $(BIN):$(PATH)
+
+say = @printf '\n==> %s\n' "$(1)"
+
+.PHONY: help
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 20
+
+# ---------------------------------------------------------------- setup
+$(BIN)/.installed: requirements.txt tests/requirements.txt
+	$(call say,Python environment in $(VENV) (requirements.txt + tests/requirements.txt))
+	[ -x $(BIN)/python ] || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt -r tests/requirements.txt
+	touch $@
+
+.PHONY: venv
+venv: $(BIN)/.installed  ## create the Python environment
+
+.PHONY: engine
+engine:  ## make sure a Docker engine answers (installs and starts one only where none does)
+	$(call say,Docker engine)
+	bash tests/setup/docker-engine.sh
+
+.PHONY: images
+images: engine  ## build the test images (base image made offline when it cannot be pulled)
+	$(call say,Test images)
+	bash tests/setup/base-image.sh
+	bash tests/setup/images.sh
+
+.PHONY: collection
+collection: venv  ## copy the working tree and install the built collection under .tmp
+	$(call say,Collection: working-tree copy and built tarball)
+	rm -rf $(SRC) $(INSTALLED_ROOT) $(TMP)/dist && mkdir -p $(SRC) $(TMP)/dist
+	git ls-files -z -co --exclude-standard | tar --null --ignore-failed-read -T - -cf - | tar -xf - -C $(SRC)
+	cd $(SRC) && $(BIN)/ansible-galaxy collection build --force --output-path $(TMP)/dist >/dev/null
+	$(BIN)/ansible-galaxy collection install --force -p $(INSTALLED_ROOT) $(TARBALL) >/dev/null
+	@echo "built $(TARBALL), installed to $(INSTALLED)"
+
+.PHONY: setup
+setup: venv images collection  ## everything the tests and the demo need
+
+# ---------------------------------------------------------------- test layers
+.PHONY: units
+units: collection  ## unit tests (pure logic, fakes, no engine)
+	$(call say,Unit tests)
+	cd $(SRC) && PYTHONPATH=$(SRC_ROOT) $(BIN)/python -m pytest -q -p no:cacheprovider tests/unit
+
+.PHONY: sanity
+sanity: collection  ## ansible-test sanity, every test, no ignore entries
+	$(call say,ansible-test sanity)
+	@ver=$$($(BIN)/python -c "import ansible_test._internal.python_requirements as r, types; print(r.get_venv_packages(types.SimpleNamespace(version='3.11'))['pip'])"); \
+	  mkdir -p ~/.ansible/test/cache; \
+	  cp tests/setup/get_pip_standin.py ~/.ansible/test/cache/get_pip_$${ver//./_}.py
+	cd $(SRC) && $(BIN)/ansible-test sanity --color no --python 3.11 --requirements
+
+.PHONY: lint
+lint: venv  ## ansible-lint, production profile
+	$(call say,ansible-lint (production profile))
+	$(BIN)/ansible-lint --offline --profile production
+
+.PHONY: integration
+integration: setup  ## integration targets against the real engine and balancers
+	$(call say,Integration targets (real engine, real balancers))
+	cd $(INSTALLED) && $(BIN)/ansible-test integration --color no --python-interpreter $(BIN)/python $(TARGETS)
+
+.PHONY: molecule
+molecule: setup  ## Molecule scenarios (roles end to end under load)
+	$(call say,Molecule scenarios)
+	@scenarios=$$(ls molecule/*/molecule.yml 2>/dev/null | xargs -rn1 dirname | xargs -rn1 basename | grep -v '^_' || true); \
+	  if [ -z "$$scenarios" ]; then echo "no Molecule scenario yet"; fi; \
+	  for s in $$scenarios; do echo "--- molecule test -s $$s"; $(BIN)/molecule test -s $$s; done
+
+.PHONY: test
+test: setup units sanity lint integration molecule  ## every layer, on a fresh machine too
+	$(call say,make test: every layer passed)
+
+# ---------------------------------------------------------------- the main job
+.PHONY: demo
+demo: setup  ## the main job on the local engine
+	$(call say,Demo)
+	$(BIN)/ansible-playbook -i localhost, -c local playbooks/demo.yml $(if $(KEEP),-e demo_keep_running=true)
+
+.PHONY: clean
+clean:  ## remove build output (keeps the Python environment and images)
+	rm -rf $(TMP)
