@@ -42,6 +42,11 @@ $(BIN)/.installed: requirements.txt tests/requirements.txt
 .PHONY: venv
 venv: $(BIN)/.installed  ## create the Python environment
 
+.PHONY: host-packages
+host-packages:  ## Debian tools the tests use (shellcheck, wrk, ab, socat, debootstrap), when missing
+	$(call say,Host packages)
+	bash tests/setup/host-packages.sh
+
 .PHONY: engine
 engine:  ## make sure a Docker engine answers (installs and starts one only where none does)
 	$(call say,Docker engine)
@@ -58,12 +63,14 @@ collection: venv  ## copy the working tree and install the built collection unde
 	$(call say,Collection: working-tree copy and built tarball)
 	rm -rf $(SRC) $(INSTALLED_ROOT) $(TMP)/dist && mkdir -p $(SRC) $(TMP)/dist
 	git ls-files -z -co --exclude-standard | tar --null --ignore-failed-read -T - -cf - | tar -xf - -C $(SRC)
+	@# A repository of its own, or ansible-test would ask the enclosing checkout (where .tmp is ignored).
+	cd $(SRC) && git init -q && git add -A
 	cd $(SRC) && $(BIN)/ansible-galaxy collection build --force --output-path $(TMP)/dist >/dev/null
 	$(BIN)/ansible-galaxy collection install --force -p $(INSTALLED_ROOT) $(TARBALL) >/dev/null
 	@echo "built $(TARBALL), installed to $(INSTALLED)"
 
 .PHONY: setup
-setup: venv images collection  ## everything the tests and the demo need
+setup: venv host-packages images collection  ## everything the tests and the demo need
 
 # ---------------------------------------------------------------- test layers
 .PHONY: units
