@@ -297,7 +297,7 @@ class _UnixCheck(_SocketCheck):
         return sock
 
 
-def _pid_state(pid):
+def _pid_state(pid, proc='/proc'):
     """(alive, detail) of a process id on this host."""
     try:
         os.kill(pid, 0)
@@ -308,7 +308,7 @@ def _pid_state(pid):
     except OSError as exc:
         return False, 'process %d: %s' % (pid, exc)
     try:
-        with open('/proc/%d/stat' % pid) as handle:
+        with open(os.path.join(proc, str(pid), 'stat')) as handle:
             # state is the field after the parenthesised command name
             state = handle.read().rpartition(')')[2].split()[0]
         if state in ('Z', 'X'):
@@ -450,8 +450,9 @@ def _positive(value, option, minimum=0.0, allow_equal=False):
                                      minimum, value))
 
 
-def prepare_checks(checks, docker=None, option_prefix=''):
-    """Validate the checks and return them prepared (list of _Check). Raises ReadinessInputError."""
+def prepare_checks(checks, docker=None, option_prefix='', require_docker=True):
+    """Validate the checks and return them prepared (list of _Check). Raises ReadinessInputError.
+    ``require_docker=False``: validate only, a container check needs no client yet."""
     prepared = []
     for index, raw in enumerate(checks or []):
         where = '%schecks[%d]' % (option_prefix, index)
@@ -460,9 +461,9 @@ def prepare_checks(checks, docker=None, option_prefix=''):
         if kind not in _CHECK_CLASSES:
             raise ReadinessInputError('%s.type: must be one of %s, got %r'
                                       % (where, ', '.join(CHECK_TYPES), kind))
-        for _, value, required in CHECK_REQUIRED_IF:
-            if kind == value:
-                for key in required:
+        for rule in CHECK_REQUIRED_IF:
+            if kind == rule[1]:
+                for key in rule[2]:
                     if params.get(key) in (None, ''):
                         raise ReadinessInputError('%s: a %s check needs %s' % (where, kind, key))
         allowed = set(_COMMON_KEYS) | set(_TYPE_KEYS[kind])
@@ -474,7 +475,7 @@ def prepare_checks(checks, docker=None, option_prefix=''):
                                           % (where, key, kind, ' and '.join(users)))
         if 'request_timeout' in _TYPE_KEYS[kind]:
             _positive(params['request_timeout'], where + '.request_timeout')
-        if kind == 'container' and docker is None:
+        if kind == 'container' and docker is None and require_docker:
             raise ReadinessInputError('%s: a container check needs a Docker client, and none was given '
                                       '(caller error: connect with _docker.docker_client first)' % where)
         prepared.append(_CHECK_CLASSES[kind](index, params, where))
@@ -496,6 +497,16 @@ def _validate_timing(timeout, interval, success_threshold, initial_delay, prefix
                                   % (prefix, initial_delay, prefix, timeout))
 
 
+def check_input(checks, timeout, interval, success_threshold, initial_delay=0, warmup=None,
+                option_prefix=''):
+    """Validate every wait option without network or engine I/O (call it before connecting).
+    Raises ReadinessInputError naming the option."""
+    _validate_timing(timeout, interval, success_threshold, initial_delay, option_prefix)
+    prepare_checks(checks, None, option_prefix, require_docker=False)
+    if warmup:
+        prepare_warmup(warmup, option_prefix)
+
+
 # ------------------------------------------------------------------ the wait
 
 def _summary(results):
@@ -503,13 +514,19 @@ def _summary(results):
         'checks[%d]' % r['index'], r['name'], r['msg']) for r in results)
 
 
-def _with_logs(check, result, docker):
-    if isinstance(check, _ContainerCheck) and docker is not None and result.get('state') not in (
-            None, 'missing', 'removed'):
-        result['logs'] = check.logs(docker)
-        return ' Last log lines of %s: %s' % (check.params['container'],
-                                             ' | '.join(result['logs']) or '(none)')
-    return ''
+def _describe(pairs, docker):
+    """'checks[i] name: what it saw.' for each (check, result); failing container checks get
+    their last log lines (also stored in the result as ``logs``)."""
+    parts = []
+    for check, result in pairs:
+        text = 'checks[%d] %s: %s.' % (check.index, check.name, result['msg'])
+        if isinstance(check, _ContainerCheck) and docker is not None and result.get('state') not in (
+                None, 'missing', 'removed'):
+            result['logs'] = check.logs(docker)
+            text += ' Last log lines of %s: %s.' % (check.params['container'],
+                                                    ' | '.join(result['logs']) or '(none)')
+        parts.append(text)
+    return ' '.join(parts)
 
 
 def wait_until_ready(checks, timeout, interval, success_threshold, initial_delay=0, docker=None,
@@ -540,13 +557,9 @@ def wait_until_ready(checks, timeout, interval, success_threshold, initial_delay
         elapsed = round(now - start, 3)
         fatal = [(c, r) for c, r in zip(prepared, results) if r.get('fatal')]
         if fatal:
-            parts = []
-            for check, result in fatal:
-                parts.append('checks[%d] %s: %s.%s' % (check.index, check.name, result['msg'],
-                                                       _with_logs(check, result, docker)))
-            msg = ('Not ready, and waiting longer cannot help: %s (after %.1fs, attempt %d; '
-                   'the wait stopped before its %gs timeout).' % (' '.join(parts), elapsed, attempts,
-                                                                  timeout))
+            msg = ('Not ready, and waiting longer cannot help (stopped after %.1fs, attempt %d, '
+                   'without waiting out the %gs timeout): %s' % (elapsed, attempts, timeout,
+                                                                _describe(fatal, docker)))
             return ReadinessResult(False, elapsed, attempts, results, msg, failed_fast=True)
         if all(r['ok'] for r in results):
             streak += 1
@@ -563,12 +576,8 @@ def wait_until_ready(checks, timeout, interval, success_threshold, initial_delay
 
     failing = [(c, r) for c, r in zip(prepared, results) if not r['ok']]
     if failing:
-        parts = []
-        for check, result in failing:
-            parts.append('checks[%d] %s: %s.%s' % (check.index, check.name, result['msg'],
-                                                   _with_logs(check, result, docker)))
         detail = '%d of %d check%s not passing: %s' % (
-            len(failing), len(results), '' if len(results) == 1 else 's', ' '.join(parts))
+            len(failing), len(results), '' if len(results) == 1 else 's', _describe(failing, docker))
     else:
         detail = ('every check passed on the last attempt, but only %d of the %d consecutive '
                   'passes required (success_threshold)' % (streak, success_threshold))
@@ -611,7 +620,11 @@ def prepare_warmup(warmup, option_prefix=''):
     _positive(params['request_timeout'], where + '.request_timeout')
     context = None
     targets = []
+    seen = set()
     for origin, url in warmup_urls(params, option_prefix):
+        if url in seen:
+            continue  # a URL listed twice is still requested requests_per_url times
+        seen.add(url)
         try:
             if url.lower().startswith('https:') and context is None:
                 context = _traffic.ssl_context(params['validate_certs'], params.get('ca_path'))
@@ -655,8 +668,8 @@ def run_warmup(warmup, clock=time.monotonic, run_load=None, option_prefix=''):
             s['url'], s['failed'], s['requests'],
             ', '.join('%s %d' % (k, v) for k, v in sorted(s['errors'].items()) if v),
             s['first_error']) for s in per_url if s['failed']]
-        msg = 'Warmup: %d of %d requests failed: %s' % (total['failed'], total['requests'],
-                                                         '; '.join(bad))
+        msg = 'Warmup: %d of %d requests failed: %s' % (
+            total['failed'], total['requests'], '; '.join(bad))
     else:
         msg = 'Warmup: %d requests to %d URL%s, all ok, p95 %s ms' % (
             total['requests'], len(targets), '' if len(targets) == 1 else 's',

@@ -151,19 +151,24 @@ def describe_error(exc):
     return '%s: %s' % (type(exc).__name__, text) if text else type(exc).__name__
 
 
-def classify_error(exc, reused):
-    """Outcome class of a request that raised ``exc``; ``reused``: on a kept-alive connection."""
+def classify_error(exc, reused, answered=False):
+    """Outcome class of a request that raised ``exc``.
+
+    reused: the request went over a kept-alive connection that had served a request before;
+    answered: the status line had arrived (the error hit while reading the body).
+    A reused connection that ends (EOF, RST, EPIPE) before any answer is ``closed``: the server
+    had closed it while idle, the HTTP/1.1 keep-alive race. It cannot be told apart from a
+    server that died right after reading the request; on a fresh connection that is ``reset``.
+    """
     if isinstance(exc, (socket.timeout, TimeoutError)):
         return TIMEOUT
-    if isinstance(exc, http.client.RemoteDisconnected):
-        # The server closed without answering: the idle keep-alive race on a reused
-        # connection, a dropped request on a fresh one.
-        return CLOSED if reused else RESET
-    if isinstance(exc, BrokenPipeError):
-        return CLOSED if reused else RESET
     if isinstance(exc, ConnectionRefusedError):
         return REFUSED
-    if isinstance(exc, (ConnectionResetError, ConnectionAbortedError)):
+    ended = (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError,
+             ConnectionAbortedError)
+    if isinstance(exc, ended):
+        return CLOSED if reused and not answered else RESET
+    if isinstance(exc, http.client.IncompleteRead):
         return RESET
     return OTHER
 
@@ -203,6 +208,7 @@ class Client(object):
             self.close()
         reused = self._conn is not None
         status = version = error = resp_headers = resp_body = None
+        answered = False
         try:
             if self._conn is None:
                 self._conn = target.connect(self.timeout)
@@ -212,6 +218,7 @@ class Client(object):
                 send_headers['Connection'] = 'close'
             self._conn.request(method, target.path, body=body, headers=send_headers)
             resp = self._conn.getresponse()
+            answered = True
             data = resp.read()
             status = resp.status
             if self.version_header:
@@ -224,7 +231,7 @@ class Client(object):
             outcome = OK if status in self.expect else STATUS
         except Exception as exc:
             self.close()
-            outcome = classify_error(exc, reused)
+            outcome = classify_error(exc, reused, answered)
             error = describe_error(exc)
         return Result(target.label, start, self.clock() - start, outcome, status, version, error,
                       resp_headers, resp_body)
