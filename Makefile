@@ -87,7 +87,7 @@ sanity: collection  ## ansible-test sanity, every test, no ignore entries
 	cd $(SRC) && $(BIN)/ansible-test sanity --color no --python 3.11 --requirements
 
 .PHONY: lint
-lint: venv  ## ansible-lint, production profile
+lint: collection  ## ansible-lint, production profile (resolves our modules from the installed copy)
 	$(call say,ansible-lint (production profile))
 	$(BIN)/ansible-lint --offline --profile production
 
