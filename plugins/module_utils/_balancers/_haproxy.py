@@ -1,0 +1,336 @@
+# -*- coding: utf-8 -*-
+# Copyright: zerodowntime.deploy contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+# PRIVATE: this module_utils file is internal to zerodowntime.deploy. It is not a public API
+# and may change without notice.
+
+"""HAProxy adapter: the runtime API (stats socket, ``level admin``) over a unix socket or TCP.
+
+One read is one round trip: ``show stat;show servers state``. ``show servers state`` gives the
+administrative state (bit field) and the user/initial weights; ``show stat`` gives the current
+sessions (``scur``), the queue (``qcur``), the status text and the health-check counters.
+One apply is one round trip too: ``set weight ...;set server ... state ready|drain|maint``, so a
+cutover (one member enabled, another drained) happens in one CLI request.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import csv
+import errno
+import re
+import socket
+
+from ansible_collections.zerodowntime.deploy.plugins.module_utils._balancers._base import (
+    DISABLED, DOWN, DRAINED, ENABLED, UNCONFIRMED, UNKNOWN, UP,
+    ApplyError, Backend, BalancerAdapter, BalancerConnectionError, BalancerInputError,
+    BalancerResponseError, Member, backend_not_found, parse_number,
+)
+
+# srv_admin_state bits (HAProxy src/server.h, enum srv_admin)
+ADMF_FMAINT = 0x01     # forced into maintenance (set server state maint)
+ADMF_IMAINT = 0x02     # inherited from a tracked server
+ADMF_CMAINT = 0x04     # 'disabled' in the configuration
+ADMF_FDRAIN = 0x08     # forced into drain (set server state drain)
+ADMF_IDRAIN = 0x10     # inherited drain
+ADMF_RMAINT = 0x20     # address resolution failed
+MAINT_MASK = ADMF_FMAINT | ADMF_IMAINT | ADMF_CMAINT | ADMF_RMAINT
+DRAIN_MASK = ADMF_FDRAIN | ADMF_IDRAIN
+
+# srv_op_state
+OP_STOPPED, OP_STARTING, OP_RUNNING, OP_STOPPING = 0, 1, 2, 3
+
+STATE_COMMAND = {ENABLED: 'ready', DRAINED: 'drain', DISABLED: 'maint'}
+
+STAT_COLUMNS = ('pxname', 'svname', 'qcur', 'scur', 'status', 'check_status', 'check_rise',
+                'check_fall', 'check_health')
+STATE_COLUMNS = ('be_name', 'srv_name', 'srv_op_state', 'srv_admin_state', 'srv_uweight',
+                 'srv_iweight')
+MAX_RESPONSE = 16 * 1024 * 1024
+
+
+def parse_address(value):
+    """('unix', path) or ('tcp', (host, port)) from the haproxy_socket option."""
+    text = (value or '').strip()
+    if text.startswith('unix:'):
+        text = text[len('unix:'):]
+        if text.startswith('//'):
+            text = text[2:]
+    if text.startswith('/'):
+        return 'unix', text
+    for prefix in ('tcp://', 'ipv4@', 'ipv6@'):
+        if text.startswith(prefix):
+            text = text[len(prefix):]
+            break
+    match = re.match(r'^\[([0-9A-Fa-f:.]+)\]:(\d+)$', text) or re.match(r'^([^:\[\]\s/]+):(\d+)$', text)
+    if not match or not 0 < int(match.group(2)) < 65536:
+        raise BalancerInputError(
+            "haproxy_socket %r is neither an absolute unix socket path nor host:port "
+            "(e.g. /run/haproxy/admin.sock, tcp://127.0.0.1:9999). Nothing was changed." % value)
+    return 'tcp', (match.group(1), int(match.group(2)))
+
+
+class RuntimeApi(object):
+    """One CLI request per connection: commands joined with ';', the answer read to EOF."""
+
+    def __init__(self, address, timeout):
+        self.family, self.target = parse_address(address)
+        self.address = address
+        self.timeout = timeout
+
+    def _connect(self):
+        if self.family == 'unix':
+            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            sock.settimeout(self.timeout)
+            sock.connect(self.target)
+            return sock
+        return socket.create_connection(self.target, timeout=self.timeout)
+
+    def request(self, commands):
+        """Send ``commands`` in one request; return the output of each command (list of str)."""
+        line = ';'.join(commands) + '\n'
+        try:
+            sock = self._connect()
+        except (OSError, socket.error) as exc:
+            raise BalancerConnectionError(
+                'Cannot connect to the HAProxy runtime API at %s: %s. Nothing was changed.'
+                % (self.address, _describe_socket_error(exc, self.family)))
+        try:
+            try:
+                sock.sendall(line.encode('utf-8'))
+                chunks = []
+                size = 0
+                while True:
+                    chunk = sock.recv(65536)
+                    if not chunk:
+                        break
+                    chunks.append(chunk)
+                    size += len(chunk)
+                    if size > MAX_RESPONSE:
+                        raise BalancerResponseError(
+                            'The HAProxy runtime API at %s sent more than %d bytes for %r.'
+                            % (self.address, MAX_RESPONSE, commands[0]))
+            except socket.timeout:
+                raise BalancerConnectionError(
+                    'The HAProxy runtime API at %s did not answer %r within %ss.'
+                    % (self.address, line.strip(), self.timeout))
+            except (OSError, socket.error) as exc:
+                raise BalancerConnectionError(
+                    'The HAProxy runtime API at %s failed during %r: %s.'
+                    % (self.address, line.strip(), exc))
+        finally:
+            sock.close()
+        return split_outputs(b''.join(chunks).decode('utf-8', 'replace'), len(commands),
+                             self.address, commands)
+
+
+def _describe_socket_error(exc, family):
+    code = getattr(exc, 'errno', None)
+    if code == errno.ENOENT:
+        return 'the socket file does not exist (is HAProxy running, is "stats socket" configured?)'
+    if code == errno.ECONNREFUSED:
+        return 'connection refused (nothing listens there)'
+    if code in (errno.EACCES, errno.EPERM):
+        return 'permission denied on the socket file'
+    if isinstance(exc, socket.timeout):
+        return 'timed out'
+    return str(exc) or exc.__class__.__name__
+
+
+def split_outputs(text, count, where='HAProxy', commands=None):
+    """Each command's output ends with an empty line; an empty output is just that line."""
+    outputs = []
+    rest = text
+    for index in range(count):
+        if rest.startswith('\n'):
+            outputs.append('')
+            rest = rest[1:]
+            continue
+        end = rest.find('\n\n')
+        if end < 0:
+            what = commands[index] if commands else 'command %d' % (index + 1)
+            raise BalancerResponseError(
+                'The HAProxy runtime API at %s ended its answer to %r early (%d of %d outputs '
+                'complete); got: %r' % (where, what, index, count, _excerpt(rest)))
+        outputs.append(rest[:end])
+        rest = rest[end + 2:]
+    return outputs
+
+
+def _excerpt(text, limit=300):
+    text = text.strip()
+    return text if len(text) <= limit else text[:limit] + '...'
+
+
+def _require_columns(header, wanted, what, where):
+    missing = [c for c in wanted if c not in header]
+    if missing:
+        raise BalancerResponseError(
+            "Unexpected '%s' output from %s: column(s) %s missing; header was %r"
+            % (what, where, ', '.join(missing), _excerpt(','.join(header))))
+
+
+def parse_show_stat(text, where='HAProxy'):
+    """{(pxname, svname): row dict} of server rows of ``show stat`` (CSV with a '# ' header),
+    and the list of backend names (rows with svname BACKEND)."""
+    lines = [line for line in text.splitlines() if line.strip()]
+    if not lines or not lines[0].startswith('# '):
+        raise BalancerResponseError(
+            "Unexpected 'show stat' output from %s (no '# pxname,...' header): %r"
+            % (where, _excerpt(text)))
+    rows = list(csv.reader([lines[0][2:]] + lines[1:]))
+    header = rows[0]
+    _require_columns(header, STAT_COLUMNS, 'show stat', where)
+    servers = {}
+    backends = []
+    for row in rows[1:]:
+        if len(row) < len(header) - 1:
+            raise BalancerResponseError(
+                "Unexpected 'show stat' output from %s: a row has %d fields, the header %d: %r"
+                % (where, len(row), len(header), _excerpt(','.join(row))))
+        record = dict(zip(header, row))
+        if record['svname'] == 'BACKEND':
+            backends.append(record['pxname'])
+        elif record['svname'] != 'FRONTEND':
+            servers[(record['pxname'], record['svname'])] = record
+    return servers, backends
+
+
+def parse_servers_state(text, where='HAProxy'):
+    """{(be_name, srv_name): row dict} from ``show servers state`` (format version 1)."""
+    lines = [line for line in text.splitlines() if line.strip()]
+    if len(lines) < 2 or lines[0].strip() != '1' or not lines[1].startswith('# '):
+        raise BalancerResponseError(
+            "Unexpected 'show servers state' output from %s (expected format version 1 and a "
+            "'# be_id be_name ...' header): %r" % (where, _excerpt(text)))
+    header = lines[1][2:].split()
+    _require_columns(header, STATE_COLUMNS, 'show servers state', where)
+    servers = {}
+    for line in lines[2:]:
+        fields = line.split()
+        if len(fields) < len(header):
+            raise BalancerResponseError(
+                "Unexpected 'show servers state' output from %s: a row has %d fields, the header "
+                "%d: %r" % (where, len(fields), len(header), _excerpt(line)))
+        record = dict(zip(header, fields))
+        servers[(record['be_name'], record['srv_name'])] = record
+    return servers
+
+
+def member_from_rows(state_row, stat_row, where='HAProxy'):
+    """Member from one server's ``show servers state`` and ``show stat`` rows."""
+    name = state_row['srv_name']
+    label = "server '%s/%s'" % (state_row['be_name'], name)
+    admin = parse_number(state_row['srv_admin_state'], 'srv_admin_state of %s' % label, where)
+    op_state = parse_number(state_row['srv_op_state'], 'srv_op_state of %s' % label, where)
+    weight = parse_number(state_row['srv_uweight'], 'srv_uweight of %s' % label, where)
+    config_weight = parse_number(state_row['srv_iweight'], 'srv_iweight of %s' % label, where)
+    active = 0
+    for column in ('scur', 'qcur'):
+        value = stat_row.get(column, '')
+        active += parse_number(value, '%s of %s' % (column, label), where) if value.strip() else 0
+    status = stat_row.get('status', '')
+    if not isinstance(admin, int) or not isinstance(op_state, int):
+        raise BalancerResponseError('%s: non-integer state of %s: %r' % (where, label, state_row))
+
+    if admin & MAINT_MASK:
+        state = DISABLED
+    elif admin & DRAIN_MASK:
+        state = DRAINED
+    else:
+        state = ENABLED
+
+    checked = bool(stat_row.get('check_status', '').strip())
+    if state == DISABLED:
+        health = UNKNOWN          # checks are paused in maintenance
+    elif op_state in (OP_STOPPED, OP_STOPPING):
+        health = DOWN
+    elif not checked:
+        health = UP               # 'no check': HAProxy considers it up
+    else:
+        rise = stat_row.get('check_rise', '').strip()
+        fall = stat_row.get('check_fall', '').strip()
+        counter = stat_row.get('check_health', '').strip()
+        if rise and fall and counter:
+            full = (parse_number(rise, 'check_rise of %s' % label, where)
+                    + parse_number(fall, 'check_fall of %s' % label, where) - 1)
+            confirmed = parse_number(counter, 'check_health of %s' % label, where) >= full
+        else:
+            confirmed = True
+        # Leaving maintenance, HAProxy puts a checked server UP at once and checks it right
+        # after; only a passed check brings its health counter to the top.
+        health = UP if confirmed else UNCONFIRMED
+    serving = state == ENABLED and health in (UP, UNCONFIRMED) and weight > 0
+    return Member(name, state, weight=weight, health=health, serving=serving, active=active,
+                  status=status, config_weight=config_weight,
+                  serves_when_enabled=health != DOWN)
+
+
+class HaproxyAdapter(BalancerAdapter):
+    kind = 'haproxy'
+    weight_range = (0, 256)
+    atomic = True
+
+    def __init__(self, api):
+        self.api = api
+
+    @classmethod
+    def from_params(cls, params, module=None):
+        return cls(RuntimeApi(params['haproxy_socket'], params['request_timeout']))
+
+    def describe(self):
+        return 'the HAProxy runtime API at %s' % self.api.address
+
+    def read(self, backend):
+        stat_text, state_text = self.api.request(['show stat', 'show servers state'])
+        where = self.describe()
+        for text, command in ((stat_text, 'show stat'), (state_text, 'show servers state')):
+            _raise_on_cli_error(text, command, where)
+        stats, backends = parse_show_stat(stat_text, where)
+        states = parse_servers_state(state_text, where)
+        if backend not in backends:
+            raise backend_not_found(backend, backends, where)
+        members = []
+        for key, state_row in states.items():
+            if key[0] != backend:
+                continue
+            stat_row = stats.get(key)
+            if stat_row is None:
+                raise BalancerResponseError(
+                    "%s lists server '%s/%s' in 'show servers state' but not in 'show stat'."
+                    % (where, key[0], key[1]))
+            members.append(member_from_rows(state_row, stat_row, where))
+        return Backend(backend, members, where)
+
+    def commands(self, backend, changes):
+        """CLI commands of one transaction (weights first, then states, in ``changes`` order)."""
+        cmds = []
+        for change in changes:
+            if change.weight is not None:
+                cmds.append('set weight %s/%s %d' % (backend, change.name, change.weight))
+        for change in changes:
+            if change.state is not None:
+                cmds.append('set server %s/%s state %s' % (backend, change.name, STATE_COMMAND[change.state]))
+        return cmds
+
+    def apply(self, backend, changes):
+        cmds = self.commands(backend, changes)
+        outputs = self.api.request(cmds)
+        failed = [(cmd, out.strip()) for cmd, out in zip(cmds, outputs) if out.strip()]
+        if failed:
+            done = [cmd for cmd, out in zip(cmds, outputs) if not out.strip()]
+            raise ApplyError(
+                '%s refused %s. %s'
+                % (self.describe(), '; '.join('%r (%s)' % (cmd, out.rstrip('.')) for cmd, out in failed),
+                   'It applied the other commands of the same request: %s.' % ', '.join(repr(c) for c in done)
+                   if done else 'Nothing was changed.'), partial=bool(done))
+
+
+def _raise_on_cli_error(text, command, where):
+    stripped = text.strip()
+    if stripped.startswith('Permission denied') or stripped.startswith('Unknown command'):
+        raise BalancerConnectionError(
+            "%s refused '%s': %s (the stats socket needs 'level admin'). Nothing was changed."
+            % (where, command, _excerpt(stripped)))
