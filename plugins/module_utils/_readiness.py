@@ -540,6 +540,8 @@ def wait_until_ready(checks, timeout, interval, success_threshold, initial_delay
     """
     _validate_timing(timeout, interval, success_threshold, initial_delay, option_prefix)
     prepared = prepare_checks(checks, docker, option_prefix)
+    if not prepared:
+        return ReadinessResult(True, 0.0, 0, [], 'No readiness check to wait for.')
     start = clock()
     deadline = start + timeout
     if initial_delay:
@@ -558,8 +560,8 @@ def wait_until_ready(checks, timeout, interval, success_threshold, initial_delay
         fatal = [(c, r) for c, r in zip(prepared, results) if r.get('fatal')]
         if fatal:
             msg = ('Not ready, and waiting longer cannot help (stopped after %.1fs, attempt %d, '
-                   'without waiting out the %gs timeout): %s' % (elapsed, attempts, timeout,
-                                                                _describe(fatal, docker)))
+                   'without waiting out the %gs timeout): %s'
+                   % (elapsed, attempts, timeout, _describe(fatal, docker)))
             return ReadinessResult(False, elapsed, attempts, results, msg, failed_fast=True)
         if all(r['ok'] for r in results):
             streak += 1

@@ -177,8 +177,10 @@ def test_slow_attempts_do_not_make_the_wait_sleep_more(tmp_path, monkeypatch):
 
 
 def test_no_checks_is_ready_at_once():
-    res = wait([], Clock())
-    assert res.ok and res.attempts == 1
+    clock = Clock()
+    res = wait([], clock, delay=5)
+    assert res.ok and res.attempts == 0 and res.msg == 'No readiness check to wait for.'
+    assert clock.sleeps == []
 
 
 # ------------------------------------------------------------------ container checks
@@ -193,8 +195,8 @@ def test_container_exit_fails_fast_with_state_and_logs():
                        "web is exited (exit code 1, OOM killed). Last log lines of web: line one | "
                        "line two.")
     check = res.checks[0]
-    assert (check['state'], check['exit_code'], check['fatal'], check['id']) == ('exited', 1, True,
-                                                                                  '0123456789ab')
+    seen = (check['state'], check['exit_code'], check['fatal'], check['id'])
+    assert seen == ('exited', 1, True, '0123456789ab')
     assert check['logs'] == ['line one', 'line two']
 
 
@@ -524,7 +526,8 @@ def test_timing_input_errors(timing, message):
     (dict(type='tcp', port=0), r'checks\[0\].port: must be between 1 and 65535, got 0'),
     (dict(type='tcp', port=70000), r'checks\[0\].port: must be between 1 and 65535, got 70000'),
     (dict(type='tcp', port=80, url='http://h/'), r'checks\[0\].url: does not apply to a tcp check \(it is an option of http checks\)'),
-    (dict(type='file', path='/x', request_timeout=3), r'checks\[0\].request_timeout: does not apply to a file check \(it is an option of http and tcp and unix checks\)'),
+    (dict(type='file', path='/x', request_timeout=3),
+     r'checks\[0\].request_timeout: does not apply to a file check \(it is an option of http and tcp and unix checks\)'),
     (dict(type='container', container='c', pid_alive=True), r'checks\[0\].pid_alive: does not apply to a container check'),
     (dict(type='unix'), r'checks\[0\]: a unix check needs path'),
     (dict(type='file', path='/x', colour='red'), r'checks\[0\]: unknown option\(s\) colour; known: body, '),

@@ -16,7 +16,7 @@ import tempfile
 import threading
 
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given, settings, strategies as st
 
 from ansible_collections.zerodowntime.deploy.plugins.module_utils import _traffic as t
 
@@ -48,6 +48,7 @@ def test_percentile_out_of_range(pct):
         t.percentile([1, 2], pct)
 
 
+@settings(database=None, deadline=None)
 @given(st.lists(st.floats(min_value=0, max_value=1e6, allow_nan=False), min_size=1, max_size=200),
        st.floats(min_value=0.1, max_value=100), st.floats(min_value=0.1, max_value=100))
 def test_percentile_is_a_member_and_monotonic(values, p1, p2):

@@ -35,11 +35,12 @@ class Recorder:
         return self.result
 
 
-READY = _readiness.ReadinessResult(True, 1.5, 4, [dict(index=0, type='tcp', name='tcp x', ok=True,
-                                                        msg='connected')], 'Ready after 1.5s (4 attempts).')
-NOT_READY = _readiness.ReadinessResult(False, 10.0, 11, [dict(index=0, type='tcp', name='tcp x', ok=False,
-                                                              msg='refused')],
-                                       'Not ready after 10.0s (timeout 10s, 11 attempts): checks[0] ...')
+READY = _readiness.ReadinessResult(
+    True, 1.5, 4, [dict(index=0, type='tcp', name='tcp x', ok=True, msg='connected')],
+    'Ready after 1.5s (4 attempts).')
+NOT_READY = _readiness.ReadinessResult(
+    False, 10.0, 11, [dict(index=0, type='tcp', name='tcp x', ok=False, msg='refused')],
+    'Not ready after 10.0s (timeout 10s, 11 attempts): checks[0] ...')
 
 
 @pytest.fixture
