@@ -1,0 +1,273 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import re
+
+import pytest
+import requests
+from hypothesis import given, settings, strategies as st
+
+from ansible_collections.zerodowntime.deploy.plugins.module_utils._balancers._base import (
+    DISABLED, DOWN, DRAINED, ENABLED, UNKNOWN, UP,
+    ApplyError, BalancerConnectionError, BalancerResponseError, Change, NotFoundError,
+)
+from ansible_collections.zerodowntime.deploy.plugins.module_utils._balancers._apache import (
+    ApacheAdapter, ManagerClient, member_from_worker, parse_manager_page,
+)
+from ansible_collections.zerodowntime.deploy.tests.unit.plugins.module_utils.balancers.balancer_helpers import (
+    read_fixture,
+)
+
+URL = 'http://127.0.0.1:18252/balancer-manager'
+
+
+def page(name):
+    return read_fixture('apache/%s' % name)
+
+
+def with_status(html, worker, status, factor=None):
+    """The page with one worker's Status (and Factor) cell changed, as httpd would show it."""
+    pattern = re.compile(r'(w=%s&amp;nonce=[^"]*">[^<]*</a></td><td>[^<]*</td><td>[^<]*</td><td>)([^<]*)'
+                         r'(</td><td>[^<]*</td><td>)([^<]*)(</td>)' % re.escape(worker))
+    new, count = pattern.subn(lambda m: m.group(1) + (factor or m.group(2)) + m.group(3) + status + m.group(5), html)
+    assert count == 1
+    return new
+
+
+class FakeClient(object):
+    url = URL
+
+    def __init__(self, get_pages, post_pages=()):
+        self.get_pages = list(get_pages)
+        self.post_pages = list(post_pages)
+        self.posts = []
+
+    def get(self):
+        return self.get_pages.pop(0)
+
+    def post(self, fields, referer, step):
+        self.posts.append((fields, referer, step))
+        return self.post_pages.pop(0)
+
+
+# ---------------------------------------------------------------- parser on real pages
+
+def test_parse_initial_page():
+    parsed = parse_manager_page(page('page_initial.html'))
+    assert parsed['server_name'] == '127.0.0.1'
+    assert sorted(parsed['balancers']) == ['app', 'other']
+    app = parsed['balancers']['app']
+    assert re.match(r'^[0-9a-f-]{36}$', app['nonce'])
+    urls = [w['url'] for w in app['workers']]
+    assert urls == ['http://127.0.0.1:18241', 'http://127.0.0.1:18242', 'http://127.0.0.1:18243',
+                    'http://127.0.0.1:18249']
+    green = app['workers'][1]
+    assert (green['route'], green['factor'], green['status'], green['busy']) == ('green', 5, 'Init Ok', 0)
+    assert parsed['balancers']['other']['workers'][0]['url'] == 'http://127.0.0.1:18241/sub'
+
+
+def test_same_host_members_are_distinct():
+    members = [member_from_worker(w) for w in parse_manager_page(page('page_initial.html'))['balancers']['app']['workers']]
+    assert [m.state for m in members] == [ENABLED, ENABLED, DISABLED, ENABLED]
+    assert members[0].name != members[1].name
+
+
+def test_parse_draining_page_with_requests_in_flight():
+    workers = parse_manager_page(page('page_draining_busy.html'))['balancers']['app']['workers']
+    members = dict((w['url'], member_from_worker(w)) for w in workers)
+    green = members['http://127.0.0.1:18242']
+    assert (green.state, green.health, green.active, green.serving, green.status) == \
+        (DRAINED, UP, 4, False, 'Init Drn Ok')
+    dead = members['http://127.0.0.1:18249']
+    assert (dead.state, dead.health, dead.serving, dead.serves_when_enabled) == (ENABLED, DOWN, False, False)
+    off = members['http://127.0.0.1:18243']
+    assert (off.state, off.health) == (DISABLED, UNKNOWN)
+
+
+def test_parse_page_with_health_checks():
+    workers = parse_manager_page(page('page_hcheck.html'))['balancers']['hc']['workers']
+    failing = member_from_worker(workers[1])
+    assert (failing.state, failing.health, failing.status, failing.serves_when_enabled) == \
+        (DISABLED, DOWN, 'Init Dis HcFl', False)
+    assert member_from_worker(workers[0]).health == UP
+
+
+def test_parse_post_response_with_edit_form():
+    parsed = parse_manager_page(page('post_drain_response.html'))
+    assert [w['status'] for w in parsed['balancers']['app']['workers']][1] == 'Init Drn Ok'
+
+
+def test_standby_members_do_not_count_as_serving():
+    worker = dict(url='http://a', flags=['Init', 'Stby', 'Ok'], factor=1, busy=0, status='Init Stby Ok')
+    member = member_from_worker(worker)
+    assert (member.state, member.serving, member.serves_when_enabled) == (ENABLED, False, False)
+
+
+# ---------------------------------------------------------------- mutated / garbage pages
+
+@pytest.mark.parametrize('mutate, message', [
+    (lambda p: p.replace('<th>Busy</th>', '<th>Active</th>'), r"lacks column\(s\) Busy"),
+    (lambda p: p.replace('<td>Init Ok </td><td>0</td><td>0</td>', '<td>Init Ok </td><td>0</td><td>n/a</td>', 1),
+     r"expected a number for Busy of worker 'http://127.0.0.1:18241'"),
+    (lambda p: re.sub(r'b=app&amp;nonce=[^"]*"', 'b=app"', p, 1), r"balancer 'app' has no nonce"),
+    (lambda p: re.sub(r'<tr>\n<td><a [^\n]*18243&amp;[^\n]*\n', '', p), r"reports 4 members in use but the page lists 3"),
+    (lambda p: p[:p.index('http://127.0.0.1:18243</a>')], r"balancer 'app' has no worker table"),
+    (lambda p: p.replace('Worker URL', 'Member'), r"balancer 'app' has no worker table"),
+    (lambda p: p.replace('<h3>LoadBalancer Status for', '<h3>Status of'), r"did not return a balancer-manager page"),
+])
+def test_mutated_pages_are_clear_errors(mutate, message):
+    with pytest.raises(BalancerResponseError, match=message):
+        parse_manager_page(mutate(page('page_initial.html')), URL)
+
+
+def test_not_a_manager_page():
+    with pytest.raises(BalancerResponseError) as info:
+        parse_manager_page(page('not_a_manager_page.txt'), URL)
+    assert "Is apache_url the URL of a 'SetHandler balancer-manager' location?" in str(info.value)
+    assert "'version=v1" in str(info.value)
+
+
+@settings(max_examples=200)
+@given(st.text(max_size=300))
+def test_parser_fails_only_with_response_errors(text):
+    try:
+        parse_manager_page(text)
+    except BalancerResponseError:
+        pass
+
+
+@settings(max_examples=100)
+@given(st.integers(min_value=0, max_value=len(read_fixture('apache/page_initial.html'))))
+def test_any_truncation_is_an_error_or_complete(cut):
+    """A page cut anywhere never yields a balancer with members missing without an error."""
+    try:
+        parsed = parse_manager_page(page('page_initial.html')[:cut])
+    except BalancerResponseError:
+        return
+    assert len(parsed['balancers']['app']['workers']) == 4
+
+
+# ---------------------------------------------------------------- adapter
+
+def test_read_unknown_balancer_lists_them():
+    adapter = ApacheAdapter(FakeClient([page('page_initial.html')]))
+    with pytest.raises(NotFoundError) as info:
+        adapter.read('balancer://nope')
+    assert str(info.value) == ("Balancer 'balancer://nope' not found in the Apache balancer-manager at %s. "
+                               "Balancers there: app, other. Nothing was changed." % URL)
+
+
+def test_read_accepts_balancer_prefix():
+    adapter = ApacheAdapter(FakeClient([page('page_initial.html')]))
+    assert len(adapter.read('balancer://app').members) == 4
+
+
+def test_apply_posts_each_member_with_nonce_and_referer_and_verifies():
+    initial = page('page_initial.html')
+    after_first = with_status(initial, 'http://127.0.0.1:18243', 'Init Ok ', factor='3.00')
+    after_second = with_status(after_first, 'http://127.0.0.1:18241', 'Init Drn Ok ')
+    client = FakeClient([initial], [after_first, after_second])
+    adapter = ApacheAdapter(client)
+    adapter.read('app')
+    adapter.apply('app', [Change('http://127.0.0.1:18243', ENABLED, 3), Change('http://127.0.0.1:18241', DRAINED)])
+    nonce = parse_manager_page(initial)['balancers']['app']['nonce']
+    assert client.posts[0][0] == dict(b='app', w='http://127.0.0.1:18243', nonce=nonce, w_status_D='0',
+                                      w_status_S='0', w_status_N='0', w_lf='3')
+    assert client.posts[1][0] == dict(b='app', w='http://127.0.0.1:18241', nonce=nonce, w_status_D='0',
+                                      w_status_S='0', w_status_N='1')
+    assert client.posts[0][1] == URL
+
+
+def test_referer_uses_the_server_name_of_the_page():
+    html = page('page_initial.html').replace('Load Balancer Manager for 127.0.0.1', 'Load Balancer Manager for lb.internal')
+    adapter = ApacheAdapter(FakeClient([html]))
+    adapter.read('app')
+    assert adapter.referer() == 'http://lb.internal:18252/balancer-manager'
+
+
+def test_ignored_post_is_detected_and_stops_the_transaction():
+    """httpd answers 200 and ignores a POST whose Referer/nonce it rejects (real capture)."""
+    client = FakeClient([page('page_draining_busy.html')], [page('post_without_referer_ignored.html')])
+    adapter = ApacheAdapter(client)
+    adapter.read('app')
+    with pytest.raises(ApplyError) as info:
+        adapter.apply('app', [Change('http://127.0.0.1:18241', DISABLED), Change('http://127.0.0.1:18242', ENABLED)])
+    assert len(client.posts) == 1
+    msg = str(info.value)
+    assert "did not take setting worker 'http://127.0.0.1:18241' of balancer 'app' to disabled" in msg
+    assert 'the page still shows Init Ok' in msg and 'Nothing was changed.' in msg
+    assert not info.value.partial
+
+
+def test_failure_on_second_post_reports_the_first():
+    initial = page('page_initial.html')
+    after_first = with_status(initial, 'http://127.0.0.1:18243', 'Init Ok ')
+    client = FakeClient([initial], [after_first, after_first])
+    adapter = ApacheAdapter(client)
+    adapter.read('app')
+    with pytest.raises(ApplyError) as info:
+        adapter.apply('app', [Change('http://127.0.0.1:18243', ENABLED), Change('http://127.0.0.1:18241', DRAINED)])
+    assert info.value.partial
+    assert "Already done before this step (left so): setting worker 'http://127.0.0.1:18243' of balancer " \
+           "'app' to enabled." in str(info.value)
+
+
+# ---------------------------------------------------------------- HTTP client errors
+
+class FakeResponse(object):
+    def __init__(self, status, text='', reason='OK'):
+        self.status_code = status
+        self.text = text
+        self.reason = reason
+
+
+class FakeSession(object):
+    def __init__(self, outcome, auth=None):
+        self.outcome = outcome
+        self.auth = auth
+        self.calls = []
+
+    def request(self, method, url, **kwargs):
+        self.calls.append((method, url, kwargs))
+        if isinstance(self.outcome, Exception):
+            raise self.outcome
+        return self.outcome
+
+
+@pytest.mark.parametrize('outcome, message', [
+    (requests.exceptions.SSLError('certificate verify failed: self-signed certificate'),
+     r'TLS handshake with the balancer-manager at .* failed during reading the page: certificate verify '
+     r'failed: self-signed certificate. If the certificate is signed by a private CA, give apache_ca_path'),
+    (requests.exceptions.ConnectionError('Connection refused'),
+     r'Cannot reach the balancer-manager at .* during reading the page: Connection refused'),
+    (requests.exceptions.ReadTimeout('slow'), r'did not answer within 2.0s during reading the page'),
+    (IOError(2, 'No such file or directory'), r'No such file or directory'),
+    (FakeResponse(401, reason='Unauthorized'), r'refused the credentials during reading the page \(HTTP 401, and none were given\)'),
+    (FakeResponse(404, reason='Not Found'), r'answered HTTP 404 Not Found during reading the page; expected 200'),
+])
+def test_client_errors(outcome, message):
+    client = ManagerClient(URL, 2.0, session=FakeSession(outcome))
+    with pytest.raises(BalancerConnectionError, match=message):
+        client.get()
+
+
+def test_client_sends_referer_and_no_redirects():
+    session = FakeSession(FakeResponse(200, 'page'), auth=('admin', 'secret'))
+    client = ManagerClient(URL, 2.0, session=session)
+    assert client.post({'b': 'app'}, 'http://127.0.0.1/balancer-manager', 'step') == 'page'
+    method, url, kwargs = session.calls[0]
+    assert (method, url, kwargs['headers'], kwargs['allow_redirects'], kwargs['data']) == \
+        ('POST', URL, {'Referer': 'http://127.0.0.1/balancer-manager'}, False, {'b': 'app'})
+
+
+def test_client_session_options():
+    client = ManagerClient(URL, 2.0, username='admin', password='pw', ca_path='/ca.pem',
+                           client_cert='/c.pem', client_key='/k.pem')
+    assert client.session.auth == ('admin', 'pw')
+    assert client.session.verify == '/ca.pem'
+    assert client.session.cert == ('/c.pem', '/k.pem')
+    assert ManagerClient(URL, 2.0, validate_certs=False, ca_path='/ca.pem').session.verify is False
