@@ -37,7 +37,7 @@ description:
     until they have exited. A member already C(down) with no reload in this run counts the workers
     still shutting down."
 author:
-  - zerodowntime.deploy contributors
+  - zerodowntime.deploy contributors (@zerodowntime)
 extends_documentation_fragment:
   - zerodowntime.deploy.docker
 attributes:

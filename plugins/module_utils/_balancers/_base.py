@@ -22,6 +22,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import math
 import time
 
 ENABLED = 'enabled'
@@ -76,7 +77,7 @@ def parse_number(text, what, where):
         number = float(value)
     except ValueError:
         raise BalancerResponseError('%s: expected a number for %s, got %r' % (where, what, value))
-    if number != number or number in (float('inf'), float('-inf')):
+    if math.isnan(number) or math.isinf(number):
         raise BalancerResponseError('%s: expected a number for %s, got %r' % (where, what, value))
     return int(number) if number == int(number) else number
 
