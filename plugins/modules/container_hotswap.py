@@ -1,0 +1,693 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: zerodowntime.deploy contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+module: container_hotswap
+short_description: Replace a service's Docker container start-first, with rollback
+version_added: 0.1.0
+description:
+  - Deploys a new version of one service's container without a gap - not "stop the old, start the
+    new" but "start the new beside the old, wait until it is ready, then retire the old one
+    gracefully".
+  - A service has two B(slots), V(blue) and V(green). The container taking the traffic is the
+    B(active) one and is named O(name); a new version starts in the free slot as the B(candidate)
+    (C(<name>-candidate)); after the cutover the former active one is the B(previous) container
+    (C(<name>-previous)), stopped and kept for an instant rollback (O(keep_previous)) or removed.
+  - Labels on each container record the service, the slot, the image asked for and a hash of the
+    configuration. Docker labels cannot change after creation, so the role is the container
+    name (renames are atomic in the engine; two containers cannot share a name). Everything is
+    read from the engine on every run; there is no state file, and a run interrupted at any
+    point converges when run again.
+  - B(Full swap) (O(state=present)) - create and start the candidate in the free slot, wait until
+    it is ready (O(readiness), plus the container running and, when its image has a HEALTHCHECK,
+    healthy), optionally warm it up, then rename it to O(name) and retire the former active
+    container - its stop signal (O(stop_signal), for example C(SIGQUIT) for nginx), up to its
+    stop timeout (O(stop_timeout)) to finish the requests in flight, then C(SIGKILL).
+  - B(Phases), for a balancer between the slots - O(state=staged) (candidate up and ready, the
+    active one untouched), O(state=promoted) (candidate becomes active, the former active one is
+    retired), O(state=rolled_back) (the candidate is removed, or the previous container is
+    restored). Each phase is idempotent and safe to run again after an interruption.
+  - When the active container already runs the desired image (compared by image ID) with the
+    desired configuration, nothing happens.
+  - B(Failure before the cutover) (the candidate cannot be created or started, is not ready in
+    time, exits, turns unhealthy, or its warmup fails) removes the candidate (O(keep_failed) keeps
+    it), leaves the active container untouched, and fails with the reason and the candidate's
+    last log lines.
+  - A per-service lock on the Docker engine keeps two deploys of one service from interleaving
+    (O(lock_timeout), O(lock_ttl)).
+author:
+  - zerodowntime.deploy contributors (@zerodowntime)
+extends_documentation_fragment:
+  - zerodowntime.deploy.readiness.nested
+  - zerodowntime.deploy.docker
+  - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.actiongroups
+attributes:
+  check_mode:
+    support: full
+    details: Reports the plan (RV(plan), which slot, which container would start, stop or be
+      removed) without changing anything, and without taking the lock.
+  diff_mode:
+    support: full
+    details: Image, image ID, slot and configuration of the active, candidate and previous
+      containers, before and after.
+  idempotent:
+    description: Running the task again with the same options on an unchanged system changes nothing.
+    support: full
+  platform:
+    platforms: posix
+  action_group:
+    membership:
+      - zerodowntime.deploy.deploy
+options:
+  name:
+    description:
+      - The service. Its active container has this name; the candidate and previous containers
+        add C(-candidate) and C(-previous), the deploy lock is C(<name>-hotswap-lock).
+    type: str
+    required: true
+  state:
+    description:
+      - V(present) - full swap; the active container runs the desired image and configuration.
+      - V(staged) - a ready candidate of the desired image and configuration runs in the free slot
+        beside the untouched active container (nothing to stage when the active one is already
+        the desired version; a candidate of another version is removed then).
+      - V(promoted) - the candidate becomes the active container and the former active one is
+        retired. With O(image), the candidate must be that version (else the task fails); with
+        no candidate and the active container already that version, nothing happens.
+      - V(rolled_back) - a candidate is removed; without one, the previous container is started
+        (if stopped), must be ready, and becomes the active one again while the rolled-back one
+        is retired and removed. Nothing to roll back is not an error (a warning says so).
+      - V(absent) - every container of the service is stopped gracefully and removed.
+    type: str
+    default: present
+    choices: [present, staged, promoted, rolled_back, absent]
+  strategy:
+    description:
+      - How traffic moves from the old container to the new one.
+      - V(balancer) - each slot has its own address (per-slot O(slots.blue.env) or
+        O(slots.blue.published_ports)); a balancer in front moves traffic, typically between
+        O(state=staged) and O(state=promoted).
+      - V(reuseport) - both slots share one network namespace (O(network_mode=host), the default
+        with this strategy, or V(container:<name>)) and bind the same port with C(SO_REUSEPORT);
+        the cutover is the old container's graceful stop. The module makes sure
+        C(net.ipv4.tcp_migrate_req) is V(1) there (see O(tcp_migrate_req)).
+      - With V(reuseport), a readiness check on the shared port may be answered by the active
+        container; use checks that only the candidate passes (a body or header with its version,
+        its own unix socket or pid file) or a HEALTHCHECK that probes the candidate itself.
+    type: str
+    default: balancer
+    choices: [balancer, reuseport]
+  tcp_migrate_req:
+    description:
+      - O(strategy=reuseport) only. When a listener closes, connections still in its accept queue
+        are reset unless C(net.ipv4.tcp_migrate_req=1) (Linux 5.14 or later) hands them to the
+        other listener of the port.
+      - V(require) - set it to V(1) where the slots listen, and fail before any change when that
+        cannot be done (kernel without it, not root, remote engine, or a V(container:<name>)
+        network namespace created without C(--sysctl net.ipv4.tcp_migrate_req=1)).
+      - V(warn) - the same, but warn and go on when it cannot be done.
+      - V(ignore) - do not look.
+      - With O(network_mode=host) the value belongs to the Docker host, so the module must run on
+        that host (engine reached over a local unix socket) to read or set it.
+    type: str
+    default: require
+    choices: [require, warn, ignore]
+  keep_previous:
+    description:
+      - Keep the retired container, stopped, as C(<name>-previous) for O(state=rolled_back).
+        It is removed when the next version is staged in its slot.
+      - With V(false) the retired container is removed.
+    type: bool
+    default: false
+  keep_failed:
+    description:
+      - Keep a candidate that failed before the cutover (for debugging) instead of removing it.
+        The next run replaces it, or reuses it when it is the same version and still running.
+    type: bool
+    default: false
+  wait_healthy:
+    description:
+      - Besides O(readiness.checks), wait until the container's own HEALTHCHECK (when it has one)
+        reports C(healthy), and fail at once when it turns C(unhealthy) after having been healthy.
+      - The engine runs the first health check one HEALTHCHECK interval after the start, so this
+        adds up to one interval to every swap. With V(false) the container must only be running
+        (an exit still fails at once) and O(readiness.checks) decide.
+    type: bool
+    default: true
+  lock_timeout:
+    description:
+      - Seconds to wait for another deploy of the same service to release the lock before
+        failing with the name of its holder. V(0) fails at once.
+    type: float
+    default: 300
+  lock_ttl:
+    description:
+      - Seconds after which a lock left behind (by a run that was killed) is taken over. A lock
+        whose holder ran on the same machine and is gone is taken over at once.
+      - Must be longer than the longest deploy of the service.
+    type: int
+    default: 1800
+  image:
+    description:
+      - The image to run, for example V(registry.example.com/app:2.1). Compared by image ID.
+      - Required for O(state=present) and O(state=staged).
+      - With O(state=promoted), the version the candidate must be (the image must be present).
+        Ignored by O(state=rolled_back) and O(state=absent).
+    type: str
+  pull:
+    description:
+      - V(missing) - pull only when the image is not on the engine.
+      - V(always) - pull before every deploy (a failed pull fails the task).
+      - V(never) - use the image on the engine only.
+      - An image that cannot be had fails the task before anything is changed.
+    type: str
+    default: missing
+    choices: [missing, always, never]
+  command:
+    description:
+      - Command of the container (a list, or a string split like a shell would).
+        Defaults to the image's.
+    type: raw
+  entrypoint:
+    description:
+      - Entrypoint of the container. Defaults to the image's.
+    type: list
+    elements: str
+  env:
+    description:
+      - Environment variables. Values must be strings or numbers; quote V(true)/V(false).
+      - Applied after O(env_files), before the slot's own O(slots.blue.env).
+    type: dict
+    default: {}
+  env_files:
+    description:
+      - Files on the managed host with C(KEY=VALUE) lines (the rules of C(docker run --env-file)).
+    type: list
+    elements: path
+    default: []
+  labels:
+    description:
+      - Labels of the container. Keys starting with C(zerodowntime.) are reserved.
+    type: dict
+    default: {}
+  mounts:
+    description:
+      - Mounts of the container.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      type:
+        description:
+          - Mount type.
+        type: str
+        default: volume
+        choices: [bind, volume, tmpfs]
+      source:
+        description:
+          - Absolute host path (V(bind)), volume name (V(volume); none for an anonymous volume).
+            None for V(tmpfs).
+        type: str
+      target:
+        description:
+          - Absolute path in the container.
+        type: str
+        required: true
+      read_only:
+        description:
+          - Mount read-only.
+        type: bool
+        default: false
+      tmpfs_size:
+        description:
+          - Size of a V(tmpfs) mount, for example V(64m).
+        type: str
+  volumes:
+    description:
+      - Mounts in the short C(docker run -v) syntax, C(source:target[:ro|rw]) or C(target) for an
+        anonymous volume; a source starting with C(/) is a bind mount, else a volume name.
+    type: list
+    elements: str
+    default: []
+  network_mode:
+    description:
+      - V(host), V(none), V(bridge), V(container:<name>) or the name of a network.
+        Defaults to the engine's default (V(bridge)), or to V(host) with O(strategy=reuseport),
+        or to the first of O(networks).
+    type: str
+  networks:
+    description:
+      - User-defined networks to join, each with its aliases (the same aliases on both slots
+        make the service name resolve to the slots that are running).
+      - Every network must exist; the task fails before any change otherwise.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      name:
+        description:
+          - Network name.
+        type: str
+        required: true
+      aliases:
+        description:
+          - DNS aliases of the container on this network.
+        type: list
+        elements: str
+        default: []
+  user:
+    description:
+      - User (and group) the container runs as, C(user[:group]).
+    type: str
+  working_dir:
+    description:
+      - Working directory in the container.
+    type: str
+  restart_policy:
+    description:
+      - Restart policy of the container. A container stopped by this module stays stopped.
+    type: str
+    default: 'no'
+    choices: ['no', on-failure, always, unless-stopped]
+  restart_retries:
+    description:
+      - Maximum restarts with O(restart_policy=on-failure).
+    type: int
+  memory:
+    description:
+      - Memory limit, for example V(512m) or V(1g).
+    type: str
+  cpus:
+    description:
+      - CPU limit in CPUs, for example V(1.5).
+    type: float
+  pids_limit:
+    description:
+      - Maximum number of processes in the container.
+    type: int
+  log_driver:
+    description:
+      - Logging driver, for example V(json-file) or V(local). Defaults to the engine's.
+    type: str
+  log_options:
+    description:
+      - Options of O(log_driver), for example C(max-size).
+    type: dict
+    default: {}
+  healthcheck:
+    description:
+      - Docker HEALTHCHECK of the container, replacing the image's. The module waits for
+        C(healthy) and fails at once on C(unhealthy) after having been healthy.
+      - Durations are seconds, or Go-style like V(1m30s) or V(500ms).
+    type: dict
+    suboptions:
+      test:
+        description:
+          - Command, as a list (exec form; C(CMD) prepended unless it starts with C(CMD),
+            C(CMD-SHELL) or C(NONE)) or a string (run by the shell).
+          - Without it the image's test is kept and only the given timings change (for example a
+            shorter O(healthcheck.interval), so that the first check comes sooner).
+        type: raw
+      interval:
+        description:
+          - Time between two checks.
+        type: str
+      timeout:
+        description:
+          - Time one check may take.
+        type: str
+      retries:
+        description:
+          - Failures in a row before the container is unhealthy.
+        type: int
+      start_period:
+        description:
+          - Start-up time during which failures do not count.
+        type: str
+      disable:
+        description:
+          - Disable the image's HEALTHCHECK.
+        type: bool
+        default: false
+  stop_signal:
+    description:
+      - Signal that asks the container to stop gracefully (for example V(SIGQUIT) for nginx,
+        V(SIGTERM), V(SIGWINCH) for Apache). Names with or without C(SIG), or numbers.
+      - Defaults to the image's C(STOPSIGNAL), or C(SIGTERM).
+    type: str
+  stop_timeout:
+    description:
+      - Seconds a container gets after its stop signal to finish its requests in flight before it
+        is killed.
+    type: int
+    default: 10
+  slots:
+    description:
+      - Settings that differ between the slots. Both slots run at the same time during a swap,
+        so with O(strategy=balancer) each needs its own port.
+    type: dict
+    default: {}
+    suboptions:
+      blue:
+        description:
+          - Settings of the V(blue) slot.
+        type: dict
+        default: {}
+        suboptions:
+          env:
+            description:
+              - Environment variables of this slot, on top of O(env) (for example C(APP_PORT) with
+                host networking).
+            type: dict
+            default: {}
+          published_ports:
+            description:
+              - Ports published on the host, C([ip:][host_port:]container_port[/tcp|udp]). Not with
+                host or container network modes. A host port that is already taken fails the task
+                before any change.
+            type: list
+            elements: str
+            default: []
+          vars:
+            description:
+              - Extra values for the C(${NAME}) placeholders of O(readiness) in this slot (not
+                passed to the container).
+            type: dict
+            default: {}
+      green:
+        description:
+          - Settings of the V(green) slot; the same keys as O(slots.blue).
+        type: dict
+        default: {}
+        suboptions:
+          env:
+            description:
+              - Environment variables of this slot, on top of O(env).
+            type: dict
+            default: {}
+          published_ports:
+            description:
+              - Ports published on the host, C([ip:][host_port:]container_port[/tcp|udp]).
+            type: list
+            elements: str
+            default: []
+          vars:
+            description:
+              - Extra values for the C(${NAME}) placeholders of O(readiness) in this slot.
+            type: dict
+            default: {}
+notes:
+  - "Readiness per slot: in the string values of O(readiness.checks) and O(readiness.warmup)
+    (except O(readiness.checks[].body_regex)), C(${NAME}) is replaced with the value for the
+    slot being checked - V(SLOT) (V(blue) or V(green)), any environment variable of that slot's
+    container (O(env_files), O(env), O(slots.blue.env)), or O(slots.blue.vars). For example
+    C(http://127.0.0.1:${APP_PORT}/health). An unknown name fails the task before any change.
+    Integer options such as O(readiness.checks[].port) cannot hold placeholders; use an V(http)
+    check with a URL. (Options of type path also expand the managed host's environment
+    variables first.)"
+  - The module always adds a check of the container it waits for - running, and healthy when it
+    has a HEALTHCHECK - so a container that exits or turns unhealthy fails at once.
+  - Other failures before any change - invalid options, a stop signal the engine does not know,
+    invalid mounts or ports, a network that does not exist, an image that cannot be had, a
+    published host port already taken, an unreachable engine, a lock held by another deploy.
+  - A failure after the cutover (for example retiring the old container) fails the task, says
+    what runs now, and leaves the rest for the next run, which converges.
+  - Traffic moves only as the strategy and the balancer move it; this module never edits a
+    balancer (see M(zerodowntime.deploy.balancer_member) and the C(blue_green) role).
+seealso:
+  - module: zerodowntime.deploy.wait_ready
+    description: The readiness checks this module runs on the candidate.
+  - module: community.docker.docker_container
+    description: Manages one container; recreating it stops the old one first.
+requirements:
+  - Python 3.8 or later on the managed host.
+'''
+
+EXAMPLES = r'''
+- name: Swap the nginx front on a shared port (reuseport) - no balancer needed
+  zerodowntime.deploy.container_hotswap:
+    name: front
+    image: registry.example.com/front:1.25.3
+    strategy: reuseport          # network_mode host; net.ipv4.tcp_migrate_req set to 1
+    stop_signal: SIGQUIT         # the old nginx finishes its requests in flight
+    stop_timeout: 30
+    readiness:
+      checks:
+        # on a shared port either container may answer: wait for the new version's answer
+        - type: http
+          url: http://127.0.0.1:80/version
+          body: 1.25.3
+      timeout: 30
+
+- name: Full swap of an app, one port per slot on the host network, previous kept for rollback
+  zerodowntime.deploy.container_hotswap:
+    name: shop
+    image: registry.example.com/shop:{{ shop_version }}
+    network_mode: host
+    env:
+      APP_HOST: 127.0.0.1
+    env_files:
+      - /etc/shop/shop.env
+    slots:
+      blue:
+        env: {APP_PORT: "8081"}
+      green:
+        env: {APP_PORT: "8082"}
+    readiness:
+      checks:
+        - type: http
+          url: http://127.0.0.1:${APP_PORT}/health
+      timeout: 90
+      warmup:
+        urls:
+          - http://127.0.0.1:${APP_PORT}/
+          - http://127.0.0.1:${APP_PORT}/catalog
+        requests_per_url: 20
+    keep_previous: true
+    restart_policy: unless-stopped
+    memory: 512m
+  register: shop
+
+- name: Bridge network with published ports per slot, behind a balancer
+  zerodowntime.deploy.container_hotswap:
+    name: api
+    image: registry.example.com/api:3.2.0
+    state: staged
+    networks:
+      - name: backend
+        aliases: [api]
+    slots:
+      blue:
+        published_ports: ["127.0.0.1:9001:8080"]
+        vars: {HOST_PORT: "9001"}
+      green:
+        published_ports: ["127.0.0.1:9002:8080"]
+        vars: {HOST_PORT: "9002"}
+    readiness:
+      checks:
+        - type: http
+          url: http://127.0.0.1:${HOST_PORT}/health
+  register: staged
+
+# ... enable staged.candidate.slot in the balancer, drain the other slot (balancer_member) ...
+
+- name: Promote the staged candidate
+  zerodowntime.deploy.container_hotswap:
+    name: api
+    image: registry.example.com/api:3.2.0
+    state: promoted
+    keep_previous: true
+
+- name: Roll back (removes the candidate, or restores the previous container)
+  zerodowntime.deploy.container_hotswap:
+    name: api
+    state: rolled_back
+    readiness:
+      checks:
+        - type: http
+          url: http://127.0.0.1:${HOST_PORT}/health
+    slots:
+      blue:
+        vars: {HOST_PORT: "9001"}
+      green:
+        vars: {HOST_PORT: "9002"}
+
+- name: Remove the service
+  zerodowntime.deploy.container_hotswap:
+    name: api
+    state: absent
+'''
+
+RETURN = r'''
+plan:
+  description: What the task does (in check mode, would do), one line per step, in order.
+  returned: always
+  type: list
+  elements: str
+  sample:
+    - create shop-candidate in slot green (image registry.example.com/shop:2.1)
+    - start shop-candidate
+    - wait until shop-candidate (slot green) is ready
+    - rename shop to shop-previous
+    - rename shop-candidate to shop
+    - stop shop-previous (SIGTERM, up to 10s, then kill) and remove it
+state:
+  description: The O(state) asked for.
+  returned: always
+  type: str
+  sample: present
+active:
+  description:
+    - The active container afterwards (in check mode, as predicted; C(id) is V(null) for a
+      container that would be created). V(null) when there is none.
+  returned: success, and on failure after the engine was read
+  type: dict
+  contains:
+    id:
+      description: Container ID.
+      type: str
+    name:
+      description: Container name.
+      type: str
+    role:
+      description: V(active), V(candidate) or V(previous).
+      type: str
+    slot:
+      description: V(blue) or V(green).
+      type: str
+    image:
+      description: The image asked for when the container was created.
+      type: str
+    image_id:
+      description: ID of the image the container runs.
+      type: str
+    config_hash:
+      description: Hash of the container's configuration.
+      type: str
+    status:
+      description: Engine status (V(running), V(exited), V(created)...).
+      type: str
+    health:
+      description: Health status, V(null) without a HEALTHCHECK.
+      type: str
+  sample:
+    id: 4f6c1e...
+    name: shop
+    role: active
+    slot: green
+    image: registry.example.com/shop:2.1
+    image_id: sha256:9d2b...
+    config_hash: 1b7c...
+    status: running
+    health: healthy
+candidate:
+  description: The candidate container afterwards, the same keys as RV(active); V(null) when none.
+  returned: success, and on failure after the engine was read
+  type: dict
+previous:
+  description: The previous container afterwards, the same keys as RV(active); V(null) when none.
+  returned: success, and on failure after the engine was read
+  type: dict
+readiness:
+  description:
+    - Outcome of the last readiness wait (the candidate's, or the previous container's when a
+      rollback restored it); V(null) when there was none.
+    - C(ok), C(elapsed) (seconds), C(attempts), C(checks) (last result of each check, the
+      container check first), C(msg), C(failed_fast).
+  returned: when a readiness wait ran
+  type: dict
+warmup:
+  description: Warmup statistics (see M(zerodowntime.deploy.wait_ready)); V(null) without warmup.
+  returned: when a warmup ran
+  type: dict
+retired:
+  description: One entry per container stopped by the task.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    name:
+      description: Name of the container when it was stopped.
+      type: str
+    role:
+      description: Its role then.
+      type: str
+    id:
+      description: Container ID.
+      type: str
+    signal:
+      description: Its stop signal.
+      type: str
+    timeout:
+      description: Seconds it had before being killed.
+      type: int
+    elapsed:
+      description: Seconds it took to stop.
+      type: float
+    exit_code:
+      description: Its exit code.
+      type: int
+    forced:
+      description: V(true) when it had to be killed after the timeout.
+      type: bool
+candidate_logs:
+  description: Last log lines of a candidate that failed before the cutover.
+  returned: on failure before the cutover
+  type: list
+  elements: str
+sysctl:
+  description:
+    - O(strategy=reuseport) - C(name), C(where), C(before), C(after), C(changed), C(msg) of
+      C(net.ipv4.tcp_migrate_req).
+  returned: with O(strategy=reuseport)
+  type: dict
+  sample:
+    name: net.ipv4.tcp_migrate_req
+    where: host
+    before: '0'
+    after: '1'
+    changed: true
+    msg: net.ipv4.tcp_migrate_req set from 0 to 1
+lock:
+  description: The deploy lock - C(name), C(id), C(waited) (seconds), C(took_over) (stale locks
+    taken over, with their holders).
+  returned: when the lock was taken (not in check mode)
+  type: dict
+timings:
+  description: Seconds per phase - C(pull), C(lock), C(create), C(start), C(ready), C(warmup),
+    C(cutover) (renames), C(retire) (graceful stops and removals), C(total).
+  returned: always
+  type: dict
+  sample:
+    pull: 0.004
+    lock: 0.012
+    create: 0.061
+    start: 0.187
+    ready: 1.412
+    warmup: 0.0
+    cutover: 0.03
+    retire: 0.421
+    total: 2.214
+'''
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.zerodowntime.deploy.plugins.module_utils._hotswap_run import (
+    REQUIRED_IF, REQUIRED_TOGETHER, argument_spec, run_module)
+
+
+def main():
+    module = AnsibleModule(argument_spec=argument_spec(), required_if=REQUIRED_IF,
+                           required_together=REQUIRED_TOGETHER, supports_check_mode=True)
+    run_module(module)
+
+
+if __name__ == '__main__':
+    main()
