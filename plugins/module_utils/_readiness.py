@@ -175,8 +175,10 @@ class _Check(object):
     def probe(self, budget, docker):
         raise NotImplementedError
 
-    def result(self, ok, msg, **fields):
+    def result(self, ok, msg, fatal=False, **fields):
         out = dict(index=self.index, type=self.kind, name=self.name, ok=ok, msg=msg)
+        if fatal:
+            out['fatal'] = True
         out.update(fields)
         return out
 

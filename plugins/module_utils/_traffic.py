@@ -132,7 +132,8 @@ class Target(object):
         self.port = port or (443 if scheme == 'https' else 80)
         self.path = (parts.path or '/') + ('?' + parts.query if parts.query else '')
         self.unix_socket = unix_socket
-        self.context = context
+        # One context per target: building one loads the CA store, too slow for every connection.
+        self.context = context or (ssl_context() if scheme == 'https' else None)
         self.label = '%s via unix:%s' % (url, unix_socket) if unix_socket else url
 
     def connect(self, timeout):
@@ -141,7 +142,7 @@ class Target(object):
             return _UnixHTTPConnection(self.unix_socket, self.host, self.port, timeout=timeout)
         if self.scheme == 'https':
             return http.client.HTTPSConnection(self.host, self.port, timeout=timeout,
-                                               context=self.context or ssl_context())
+                                               context=self.context)
         return http.client.HTTPConnection(self.host, self.port, timeout=timeout)
 
 

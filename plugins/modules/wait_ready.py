@@ -99,6 +99,13 @@ EXAMPLES = r'''
         url_password: "{{ vault_probe_password }}"
         request_timeout: 2
 
+- name: A throw-away test server with a self-signed certificate (never do this in production)
+  zerodowntime.deploy.wait_ready:
+    checks:
+      - type: http
+        url: https://127.0.0.1:8443/health
+        validate_certs: false
+
 - name: HTTP over the unix socket the app listens on
   zerodowntime.deploy.wait_ready:
     checks:
@@ -155,6 +162,19 @@ EXAMPLES = r'''
 - name: Show the warmup latency
   ansible.builtin.debug:
     msg: "p95 {{ ready.warmup.total.latency_ms.p95 }} ms after {{ ready.elapsed }} s"
+
+- name: Warm up an HTTPS site with a private CA, one connection per request, 2 s per request
+  zerodowntime.deploy.wait_ready:
+    checks:
+      - type: tcp
+        port: 8443
+    warmup:
+      urls: [https://app.internal.example:8443/]
+      ca_path: /etc/pki/internal-ca.pem
+      headers:
+        Host: shop.example.com
+      keepalive: false
+      request_timeout: 2
 
 - name: Warm up over the unix socket, report failures without failing the task
   zerodowntime.deploy.wait_ready:

@@ -116,6 +116,13 @@ def test_target_rejects_bad_urls(url, unix, message):
         t.Target(url, unix)
 
 
+def test_https_target_gets_one_verified_context():
+    target = t.Target('https://127.0.0.1:18100/')
+    assert target.context.verify_mode == ssl.CERT_REQUIRED
+    assert target.connect(1)._context is target.context  # pylint: disable=protected-access
+    assert t.Target('http://127.0.0.1:18100/').context is None
+
+
 def test_ssl_context_is_verified_by_default():
     context = t.ssl_context()
     assert context.verify_mode == ssl.CERT_REQUIRED
@@ -338,7 +345,7 @@ def unix_server():
     directory = tempfile.mkdtemp(prefix='zdt-ready-unit-', dir='/tmp')
     path = os.path.join(directory, 'http.sock')
     server = _Server(path, _Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs=dict(poll_interval=0.02), daemon=True)
     thread.start()
     yield path
     server.shutdown()
