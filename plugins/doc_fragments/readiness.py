@@ -13,7 +13,7 @@ class ModuleDocFragment(object):
     # DOCUMENTATION: the wait options at a module's top level (zerodowntime.deploy.readiness).
     # NESTED: the same options under one `readiness` dict option (zerodowntime.deploy.readiness.nested),
     # every option reference prefixed with `readiness.`.
-    # tests/unit/plugins/module_utils/test__readiness_docs.py keeps both in step with the argspec.
+    # tests/unit/plugins/module_utils/test_readiness_docs.py keeps both in step with the argspec.
     DOCUMENTATION = r'''
 options:
   checks:
