@@ -15,9 +15,11 @@ Needs the Docker engine and the image zerodowntime-test/app:v1 (make images).
 """
 
 import argparse
+import atexit
 import json
 import os
 import random
+import shutil
 import statistics
 import sys
 import tempfile
@@ -30,6 +32,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 def import_collection():
     """Make `ansible_collections.zerodowntime.deploy` importable from this checkout."""
     base = tempfile.mkdtemp(prefix='zdt-ready-bench-')
+    atexit.register(shutil.rmtree, base, True)
     os.makedirs(os.path.join(base, 'ansible_collections', 'zerodowntime'))
     os.symlink(ROOT, os.path.join(base, 'ansible_collections', 'zerodowntime', 'deploy'))
     sys.path.insert(0, base)
