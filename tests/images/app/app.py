@@ -16,13 +16,14 @@ One asyncio event loop with Protocol objects (no threads): cheap per request and
 few hundred concurrent clients (a thread per connection showed second-long GIL stalls).
 SIGTERM, SIGQUIT and SIGINT start a graceful drain: the listener is closed at once, requests
 in flight finish, the last response on a keep-alive connection says `Connection: close`
-(requests the client already sent are still answered), idle keep-alive connections are
-closed, and the process exits 0 when no connection is left (or after APP_DRAIN_TIMEOUT).
+(requests the client already sent are still answered), keep-alive connections that stay idle
+for DRAIN_IDLE_GRACE are closed, and the process exits 0 when no connection is left (or after APP_DRAIN_TIMEOUT).
 No per-request logging: one line at start, one at the signal, one at exit.
 """
 
 import asyncio
 import os
+import select
 import signal
 import socket
 import stat
@@ -34,6 +35,12 @@ BODY_LEN = 64
 MAX_HEADER_BYTES = 65536
 IDLE_TIMEOUT = 75.0      # an idle keep-alive connection is closed after this many seconds
 MAX_SLOW_MS = 600000
+# On drain, an idle keep-alive connection gets this long for a request already on its way;
+# such a request is answered (with Connection: close) instead of being cut off.
+DRAIN_IDLE_GRACE = 0.25
+# A connection that has not sent its first request yet (a client connects, then writes) gets
+# this long: closing it would fail a request the client has not even sent.
+DRAIN_FRESH_GRACE = 2.0
 BACKLOG = 1024
 
 
@@ -152,15 +159,14 @@ class Connection(asyncio.Protocol):
         self.busy = False            # a response is being prepared (e.g. /slow)
         self.closing = False
         self.peer_done = False       # the client shut down its sending side
+        self.served = 0              # responses written
         self.last_active = time.monotonic()
         self.timer = None
 
     # -- asyncio callbacks
     def connection_made(self, transport):
         self.transport = transport
-        APP.connections.add(self)
-        if APP.draining:             # accepted just before the listener closed: serve, briefly
-            asyncio.get_running_loop().call_later(1.0, self.close_if_idle)
+        self.fd = transport.get_extra_info("socket").fileno()
 
     def data_received(self, data):
         self.buf += data
@@ -198,7 +204,11 @@ class Connection(asyncio.Protocol):
         self.transport.close()       # writes what is buffered first
 
     def close_if_idle(self):
-        if not self.closing and self.idle():
+        """Close an idle connection, unless the client's next request is already waiting to be read
+        (closing a socket with unread data resets it, and that request would be lost)."""
+        if self.transport is None:   # accepted, transport not made yet: look again soon
+            asyncio.get_running_loop().call_later(0.05, self.close_if_idle)
+        elif not self.closing and self.idle() and not select.select([self.fd], [], [], 0)[0]:
             self.close()
 
     def process(self):
@@ -256,6 +266,7 @@ class Connection(asyncio.Protocol):
             # request; that one is answered too, and the last one says close.
             keep = bool(self.buf)
         self.transport.write(response(status, body, keep, head))
+        self.served += 1
         self.last_active = time.monotonic()
         if not keep:
             self.close()
@@ -313,6 +324,31 @@ async def sweep_idle():
                 conn.close()
 
 
+def accept_all(loop, lsock):
+    """Accept what the listener has queued. Each connection is counted at once (so the drain
+    waits for it) and gets its transport from connect_accepted_socket; asyncio's own Server is
+    not used because it drops connections accepted just before Server.close() without a word."""
+    for _ in range(BACKLOG):
+        try:
+            conn, _ = lsock.accept()
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:              # e.g. out of file descriptors: retry on the next event
+            return
+        conn.setblocking(False)
+        proto = Connection()
+        APP.connections.add(proto)
+        loop.create_task(attach(loop, conn, proto))
+
+
+async def attach(loop, conn, proto):
+    try:
+        await loop.connect_accepted_socket(lambda: proto, sock=conn)
+    except Exception:                # the client went away before the transport was made
+        conn.close()
+        APP.forget(proto)
+
+
 async def serve():
     loop = asyncio.get_running_loop()
     APP.done = loop.create_future()
@@ -336,10 +372,7 @@ async def serve():
 
     sock, where = open_listener()
     inode = os.lstat(SOCKET_PATH).st_ino if SOCKET_PATH else None
-    if SOCKET_PATH:
-        server = await loop.create_unix_server(Connection, sock=sock, backlog=BACKLOG)
-    else:
-        server = await loop.create_server(Connection, sock=sock, backlog=BACKLOG)
+    loop.add_reader(sock.fileno(), accept_all, loop, sock)
     APP.started = time.monotonic()
     if CRASH_AFTER is not None:
         loop.call_later(CRASH_AFTER, crash)
@@ -348,7 +381,8 @@ async def serve():
 
     await signalled.wait()
     # Drain: stop accepting at once, close idle connections, let the others finish.
-    server.close()
+    loop.remove_reader(sock.fileno())
+    sock.close()
     if inode is not None:
         remove_own_socket(inode)
     APP.draining = True
@@ -356,7 +390,8 @@ async def serve():
         % (APP.signal_name, APP.in_flight(), len(APP.connections), DRAIN_TIMEOUT))
     for conn in list(APP.connections):
         if conn.idle():
-            conn.close()
+            grace = DRAIN_IDLE_GRACE if conn.served else DRAIN_FRESH_GRACE
+            loop.call_later(grace, conn.close_if_idle)
     if not APP.connections and not APP.done.done():
         APP.done.set_result(True)
     try:
