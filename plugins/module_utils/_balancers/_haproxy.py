@@ -32,11 +32,12 @@ from ansible_collections.zerodowntime.deploy.plugins.module_utils._balancers._ba
 # srv_admin_state bits (HAProxy src/server.h, enum srv_admin)
 ADMF_FMAINT = 0x01     # forced into maintenance (set server state maint)
 ADMF_IMAINT = 0x02     # inherited from a tracked server
-ADMF_CMAINT = 0x04     # 'disabled' in the configuration
+ADMF_CMAINT = 0x04     # 'disabled' in the configuration: a note only, set together with FMAINT and
+#                        left behind when the server leaves maintenance (HAProxy's own mask skips it)
 ADMF_FDRAIN = 0x08     # forced into drain (set server state drain)
 ADMF_IDRAIN = 0x10     # inherited drain
 ADMF_RMAINT = 0x20     # address resolution failed
-MAINT_MASK = ADMF_FMAINT | ADMF_IMAINT | ADMF_CMAINT | ADMF_RMAINT
+MAINT_MASK = ADMF_FMAINT | ADMF_IMAINT | ADMF_RMAINT      # = SRV_ADMF_MAINT (0x23)
 DRAIN_MASK = ADMF_FDRAIN | ADMF_IDRAIN
 
 # srv_op_state

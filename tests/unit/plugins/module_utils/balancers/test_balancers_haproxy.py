@@ -125,6 +125,16 @@ def test_server_leaving_maintenance_is_unconfirmed_until_a_check_passed():
     assert (spare.state, spare.status, spare.health, spare.serving) == (ENABLED, 'UP 1/2', UNCONFIRMED, True)
 
 
+@pytest.mark.parametrize('admin, state', [
+    ('0', ENABLED), ('1', DISABLED), ('5', DISABLED), ('2', DISABLED), ('32', DISABLED),
+    ('8', DRAINED), ('16', DRAINED), ('12', DRAINED), ('4', ENABLED), ('9', DISABLED), ('64', ENABLED),
+])
+def test_admin_state_bits(admin, state):
+    """CMAINT (4, 'disabled' in the configuration) stays set after the server left maintenance."""
+    text = _mutate('read_all_up.txt', '3 app 1 blue 127.0.0.1 2 0 100', '3 app 1 blue 127.0.0.1 2 %s 100' % admin)
+    assert HaproxyAdapter(FakeApi(text)).read('app').get('blue').state == state
+
+
 def test_backend_without_checks_is_up():
     web1 = adapter('read_all_up.txt').read('static').get('web1')
     assert (web1.health, web1.status, web1.serving) == (UP, 'no check', True)
