@@ -15,6 +15,8 @@ benchmark's load generator. Three layers, each usable alone:
   request into one outcome class (``OUTCOMES``) with its latency and version header.
 - ``Load``: N concurrent clients (threads) sending a bounded number of requests or for a bounded
   duration; ``run_load()`` runs one to the end.
+- ``Tally``: a running summary of Results (thread-safe), for loads too long to keep every Result
+  (``Load(on_result=tally.add)``).
 
 Plus pure helpers: ``percentile()``, ``latency_stats()``, ``summarize()``.
 """
@@ -23,6 +25,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import array
 import base64
 import collections
 import http.client
@@ -244,12 +247,15 @@ class Load(object):
     Bounded by ``requests`` (total over all clients) and/or ``duration`` (seconds; no request is
     started after it, requests in flight finish), or by stop(). Request number i goes to
     targets[i % len(targets)]. ``pause``: seconds each client waits between its requests.
+    ``on_result``: called with every Result, in the client's thread, instead of keeping it
+    (results() then stays empty), so a long load does not grow in memory, e.g. a Tally's add;
+    it must not raise.
     Use start() / stop() / join() for load in the background, or run_load() to the end.
     """
 
     def __init__(self, targets, concurrency=1, requests=None, duration=None, keepalive=True,
                  method='GET', headers=None, expect=(200,), timeout=5.0,
-                 version_header=VERSION_HEADER, pause=0.0, clock=time.monotonic):
+                 version_header=VERSION_HEADER, pause=0.0, clock=time.monotonic, on_result=None):
         if not targets:
             raise TrafficInputError('a load needs at least one target')
         if requests is None and duration is None:
@@ -264,6 +270,7 @@ class Load(object):
         self.headers = headers
         self.pause = pause
         self.clock = clock
+        self.on_result = on_result
         self._client_args = dict(timeout=timeout, keepalive=keepalive, expect=expect,
                                  version_header=version_header, clock=clock)
         self._stop = threading.Event()
@@ -291,7 +298,11 @@ class Load(object):
                 if index is None:
                     break
                 target = self.targets[index % len(self.targets)]
-                out.append(client.request(target, self.method, self.headers))
+                result = client.request(target, self.method, self.headers)
+                if self.on_result is None:
+                    out.append(result)
+                else:
+                    self.on_result(result)
                 if self.pause and self._stop.wait(self.pause):
                     break
         finally:
@@ -361,25 +372,53 @@ def latency_stats(latencies, scale=1000.0, digits=3):
     )
 
 
+class Tally(object):
+    """A running summary of Results: add() them one by one (from any thread), summary() at any time.
+
+    Keeps counts and one float per request (the latency), not the Results. Subclasses that count
+    more extend count(), which add() calls under the lock, and summary().
+    """
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.requests = 0
+        self.ok = 0
+        self.errors = dict((outcome, 0) for outcome in OUTCOMES if outcome != OK)
+        self.statuses = {}
+        self.latencies = array.array('d')
+
+    def add(self, result):
+        with self.lock:
+            self.count(result)
+
+    def count(self, result):
+        self.requests += 1
+        if result.outcome == OK:
+            self.ok += 1
+        else:
+            self.errors[result.outcome] += 1
+        if result.status is not None:
+            key = str(result.status)
+            self.statuses[key] = self.statuses.get(key, 0) + 1
+        self.latencies.append(result.latency)
+
+    def summary(self):
+        """What summarize() gives for the Results added so far."""
+        with self.lock:
+            return dict(
+                requests=self.requests,
+                ok=self.ok,
+                failed=self.requests - self.ok,
+                errors=dict(self.errors),
+                statuses=dict(self.statuses),
+                latency_ms=latency_stats(self.latencies),
+            )
+
+
 def summarize(results):
     """Counts and latency (ms) of Results: requests, ok, failed, errors per outcome class,
     statuses seen (as strings, JSON-friendly), latency_ms of every request."""
-    errors = dict((outcome, 0) for outcome in OUTCOMES if outcome != OK)
-    statuses = {}
-    ok = 0
+    tally = Tally()
     for result in results:
-        if result.outcome == OK:
-            ok += 1
-        else:
-            errors[result.outcome] += 1
-        if result.status is not None:
-            key = str(result.status)
-            statuses[key] = statuses.get(key, 0) + 1
-    return dict(
-        requests=len(results),
-        ok=ok,
-        failed=len(results) - ok,
-        errors=errors,
-        statuses=statuses,
-        latency_ms=latency_stats([result.latency for result in results]),
-    )
+        tally.count(result)
+    return tally.summary()

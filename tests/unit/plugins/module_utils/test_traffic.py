@@ -83,6 +83,33 @@ def test_summarize_counts_outcomes_and_statuses():
     assert summary['latency_ms']['max'] == 3.0
 
 
+def test_tally_summary_is_summarize_of_the_same_results():
+    results = [result(t.OK), result(t.STATUS, 500, latency=0.002), result(t.RESET, None),
+               result(t.OK, latency=0.0005), result(t.TIMEOUT, None, latency=5.0)]
+    tally = t.Tally()
+    assert tally.summary() == t.summarize([])
+    for res in results:
+        tally.add(res)
+    assert tally.summary() == t.summarize(results)
+    assert tally.summary()['errors']['timeout'] == 1 and tally.summary()['latency_ms']['max'] == 5000.0
+
+
+def test_tally_counts_from_many_threads():
+    tally = t.Tally()
+
+    def add_many():
+        for _ in range(2000):
+            tally.add(result(t.OK))
+
+    threads = [threading.Thread(target=add_many) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    summary = tally.summary()
+    assert (summary['requests'], summary['ok'], summary['statuses']) == (8000, 8000, {'200': 8000})
+
+
 # ------------------------------------------------------------------ targets
 
 @pytest.mark.parametrize('url, unix, host, port, path, scheme', [
@@ -396,6 +423,15 @@ def test_load_stops_on_request(unix_server):
     load.stop()
     assert load.join(timeout=10)
     assert all(r.outcome == t.OK for r in load.results())
+
+
+def test_load_on_result_gets_every_result_and_keeps_none(unix_server):
+    tally = t.Tally()
+    load = t.Load([t.Target('/', unix_server)], concurrency=3, requests=30, on_result=tally.add)
+    load.start()
+    assert load.join(timeout=10)
+    assert load.results() == []
+    assert tally.summary()['requests'] == 30 and tally.summary()['ok'] == 30
 
 
 def test_load_duration_bound_uses_the_clock(unix_server):
