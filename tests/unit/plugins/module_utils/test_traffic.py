@@ -98,10 +98,10 @@ def test_tally_counts_from_many_threads():
     tally = t.Tally()
 
     def add_many():
-        for _ in range(2000):
-            tally.add(result(t.OK))
+        for number in range(2000):
+            tally.add(result(t.OK, latency=number / 1e6))
 
-    threads = [threading.Thread(target=add_many) for _ in range(4)]
+    threads = [threading.Thread(target=add_many) for number in range(4)]
     for thread in threads:
         thread.start()
     for thread in threads:
