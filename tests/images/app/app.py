@@ -155,6 +155,7 @@ class Connection(asyncio.Protocol):
 
     def __init__(self):
         self.transport = None
+        self.fd = -1
         self.buf = b""
         self.busy = False            # a response is being prepared (e.g. /slow)
         self.closing = False
@@ -201,7 +202,8 @@ class Connection(asyncio.Protocol):
 
     def close(self):
         self.closing = True
-        self.transport.close()       # writes what is buffered first
+        if self.transport is not None:
+            self.transport.close()   # writes what is buffered first
 
     def close_if_idle(self):
         """Close an idle connection, unless the client's next request is already waiting to be read
@@ -320,7 +322,7 @@ async def sweep_idle():
         await asyncio.sleep(5)
         limit = time.monotonic() - IDLE_TIMEOUT
         for conn in list(APP.connections):
-            if conn.idle() and conn.last_active < limit:
+            if conn.transport is not None and conn.idle() and conn.last_active < limit:
                 conn.close()
 
 
