@@ -113,6 +113,12 @@ demo: setup  ## the main job on the local engine
 	$(call say,Demo)
 	$(BIN)/ansible-playbook -i localhost, -c local playbooks/demo.yml $(if $(KEEP),-e demo_keep_running=true)
 
+# ---------------------------------------------------------------- benchmark
+.PHONY: bench
+bench: setup  ## strategies side by side under load -> bench/results/latest/ (QUICK=1: smoke run)
+	$(call say,Benchmark$(if $(filter 1 yes true,$(QUICK)), (quick run)))
+	PYTHONPATH=$(SRC_ROOT) $(BIN)/python bench/run.py $(if $(filter 1 yes true,$(QUICK)),--quick) $(BENCH_ARGS)
+
 .PHONY: clean
 clean:  ## remove build output (keeps the Python environment and images)
 	rm -rf $(TMP)

@@ -1,0 +1,133 @@
+"""make bench: every strategy under the same loads, swaps under load, one report.
+
+    .venv/bin/python bench/run.py            # default plan, ~10 minutes on 2 cores
+    .venv/bin/python bench/run.py --quick    # smoke run: one low load, 2 swaps per strategy
+    .venv/bin/python bench/run.py --strategies naive-recreate,reuseport-sigquit-migrate-on
+
+Writes bench/results/<timestamp>/{bench.json,bench.md,<strategy>.png} and a copy in
+bench/results/latest/. Needs the Docker engine and the test images (make images). All traffic
+goes to 127.0.0.1 (ports 18600-18699); every container is named zdt-bench-* and removed.
+No randomness is involved: client counts, swap order and versions are fixed.
+"""
+
+import argparse
+import datetime
+import os
+import signal
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import loadgen as loadgen_cli  # noqa: E402  (needs the path above)
+from zdtbench import catalog, docker_cli, machine, probe, report, session, wrk_check  # noqa: E402
+from zdtbench.strategy import BenchEnv  # noqa: E402
+
+RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'results')
+ENV = BenchEnv(port=18600, backend_ports=tuple(range(18610, 18660)), prefix=docker_cli.PREFIX,
+               images={'v1': 'zerodowntime-test/app:v1', 'v2': 'zerodowntime-test/app:v2'},
+               backends=catalog.DEFAULT_BACKENDS)
+READY_PROBE_PORT = 18699
+# Rough seconds per swap, for the estimate printed before the run.
+SWAP_GUESS = dict(baseline=1.5, plumbing=6.0, ours=6.0)
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n', maxsplit=1)[0])
+    parser.add_argument('--quick', action='store_true', help='smoke run: one low load, 2 swaps')
+    parser.add_argument('--full', action='store_true', help="every load for the collection's strategies too")
+    parser.add_argument('--strategies', help='comma-separated names (default: the plan\'s own)')
+    parser.add_argument('--results', default=RESULTS, help='where results/<timestamp>/ goes')
+    parser.add_argument('--skip-loadgen-check', action='store_true', help='no wrk cross-check')
+    return parser.parse_args(argv)
+
+
+def estimate_seconds(runs, timing):
+    per_run = 5 + timing.warmup + timing.steady_before + timing.steady_after
+    return sum(per_run + plan.swaps * (SWAP_GUESS[plan.strategy.kind] + timing.pause) for plan in runs)
+
+
+def check_images():
+    missing = [image for image in ENV.images.values()
+               if docker_cli.docker('image', 'inspect', image, check=False) == '[]']
+    if missing:
+        sys.exit('missing images %s: run `make images` first' % ', '.join(missing))
+
+
+def loadgen_check(quick):
+    def run_ours(url, concurrency, seconds):
+        return loadgen_cli.summary(*loadgen_cli.run(url, concurrency, True, seconds))
+
+    check = wrk_check.run_check(ENV, run_ours, seconds=2.0 if quick else 5.0)
+    print('load generator check: %s' % check.get('verdict', check.get('skipped')), flush=True)
+    return check
+
+
+def run_plans(runs, timing, ready_reference):
+    """Each strategy's runs inside its session (e.g. its sysctl value), in plan order."""
+    records = []
+    index = 0
+    while index < len(runs):
+        strategy = runs[index].strategy
+        group = [plan for plan in runs[index:] if plan.strategy is strategy]
+        index += len(group)
+        with strategy.session():
+            for plan in group:
+                print('- %s, %s, %d swaps ...' % (strategy.name, catalog.load_label(plan.load), plan.swaps), flush=True)
+                record = session.run_one(plan, ENV, timing, ready_reference)
+                records.append(record)
+                if not record['error']:
+                    print('  %d requests, %d failed, swap median %.2f s, steady %s ok/s, swap %s ok/s'
+                          % (record['requests'], record['failed'], record['swap_wall_s']['median'] or 0,
+                             record['steady']['ok_per_s'], record['swap']['ok_per_s']), flush=True)
+    return records
+
+
+def sweep_containers():
+    """Remove any zdt-bench-* container a crashed run may have left."""
+    names = docker_cli.docker('ps', '-a', '--filter', 'name=^%s' % docker_cli.PREFIX, '--format', '{{.Names}}',
+                              check=False)
+    for name in names.split():
+        docker_cli.remove(name)
+
+
+def _interrupt(signum, frame):
+    """SIGTERM unwinds like Ctrl-C, so sysctls are restored and containers removed."""
+    raise KeyboardInterrupt('signal %d' % signum)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    signal.signal(signal.SIGTERM, _interrupt)
+    check_images()
+    only = set(args.strategies.split(',')) if args.strategies else None
+    runs, scale, pending = catalog.build_plan(quick=args.quick, full=args.full, only=only)
+    timing = session.QUICK_TIMING if args.quick else session.DEFAULT_TIMING
+    mode = 'quick' if args.quick else ('full' if args.full else 'default')
+    started = datetime.datetime.now(datetime.timezone.utc)
+    began = time.monotonic()
+    print('bench (%s): %d runs + %d scale runs, about %.0f s; pending: %s' % (
+        mode, len(runs), len(scale), estimate_seconds(runs + scale, timing), ', '.join(pending) or 'none'), flush=True)
+    document = dict(mode=mode, started=started.isoformat(timespec='seconds'), commit=machine.commit(),
+                    machine=machine.machine(), timing=timing._asdict(), pending=pending,
+                    randomness='none: fixed client counts, swap order and versions')
+    try:
+        ready, ready_runs = probe.start_to_ready(ENV.images['v1'], READY_PROBE_PORT, ENV.prefix + 'ready-probe')
+        document['ready_reference'] = dict(median_s=ready, runs_s=ready_runs)
+        print('app start-to-ready: %.2f s (median of %s)' % (ready, ready_runs), flush=True)
+        document['loadgen_check'] = None if args.skip_loadgen_check else loadgen_check(args.quick)
+        document['runs'] = run_plans(runs, timing, ready)
+        document['scale'] = run_plans(scale, timing, ready)
+    finally:
+        sweep_containers()
+    infos = dict((plan.strategy.name, plan.strategy.info()) for plan in runs + scale)
+    document['strategies'], document['best_baseline'] = report.evaluate_strategies(
+        document['runs'], infos, required_swaps=catalog.OURS_SWAPS)
+    document['elapsed_s'] = round(time.monotonic() - began, 1)
+    directory = report.write(document, args.results, started.strftime('%Y%m%dT%H%M%SZ'))
+    print('\n'.join(['', 'summary:'] + [entry['summary'] for entry in document['strategies'].values()]
+                    + ['', 'report: %s/bench.md (copy in %s/latest/)' % (directory, args.results)]))
+
+
+if __name__ == '__main__':
+    main()

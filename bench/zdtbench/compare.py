@@ -1,0 +1,64 @@
+"""Per-strategy totals over its runs, the best baseline, and the one-line summary against it."""
+
+import statistics
+
+
+def aggregate(runs):
+    """Totals of one strategy's measured runs (runs that failed to run are counted apart)."""
+    measured = [run for run in runs if not run.get('error')]
+    walls = [run['swap_wall_s']['median'] for run in measured if run['swap_wall_s']['median'] is not None]
+    throughputs = [run['throughput_ratio'] for run in measured if run['throughput_ratio'] is not None]
+    p99s = [run['p99_ratio'] for run in measured if run['p99_ratio'] is not None]
+    return dict(
+        runs=len(measured),
+        broken_runs=len(runs) - len(measured),
+        requests=sum(run['requests'] for run in measured),
+        failed=sum(run['failed'] for run in measured),
+        swaps=sum(len(run['swaps']) for run in measured),
+        median_wall_s=round(statistics.median(walls), 3) if walls else None,
+        throughput_ratio=min(throughputs) if throughputs else None,
+        p99_ratio=max(p99s) if p99s else None,
+    )
+
+
+def best_baseline(totals_by_name, baseline_names):
+    """The baseline with the fewest failed requests, then the shortest median swap."""
+    candidates = [name for name in baseline_names
+                  if name in totals_by_name and totals_by_name[name]['runs']]
+    if not candidates:
+        return None
+
+    def rank(name):
+        totals = totals_by_name[name]
+        return (totals['failed'], totals['median_wall_s'] if totals['median_wall_s'] is not None else float('inf'))
+
+    return min(candidates, key=rank)
+
+
+def _times(value, reference):
+    if value is None or not reference:
+        return 'n/a'
+    return '%.2fx' % (value / reference)
+
+
+def _fmt(value, pattern):
+    return 'n/a' if value is None else pattern % value
+
+
+def summary_line(name, totals, targets, best_name, best):
+    """One line: failed, swap time, swap throughput and p99 against the best baseline; targets met."""
+    met = sum(1 for target in targets.values() if target['met'] is True)
+    missed = sum(1 for target in targets.values() if target['met'] is False)
+    parts = ['%s: %d failed of %d requests over %d swaps' % (name, totals['failed'], totals['requests'], totals['swaps'])]
+    if best is not None:
+        parts.append('best baseline %s: %d failed' % (best_name, best['failed']))
+        parts.append('median swap %s s = %s the best baseline'
+                     % (_fmt(totals['median_wall_s'], '%.2f'), _times(totals['median_wall_s'], best['median_wall_s'])))
+        parts.append('swap throughput %s of steady (baseline %s)'
+                     % (_fmt(totals['throughput_ratio'], '%.2f'), _fmt(best['throughput_ratio'], '%.2f')))
+        parts.append('swap p99 %s steady (baseline %s)'
+                     % (_fmt(totals['p99_ratio'], '%.2fx'), _fmt(best['p99_ratio'], '%.2fx')))
+    parts.append('targets met %d, missed %d, n/a %d' % (met, missed, len(targets) - met - missed))
+    if totals['broken_runs']:
+        parts.append('%d run(s) did not complete' % totals['broken_runs'])
+    return '; '.join(parts)

@@ -1,0 +1,142 @@
+"""The benchmark report as Markdown: runs, targets, summaries, scale, pending, load generator check."""
+
+from zdtbench.targets import TARGETS
+
+RUN_COLUMNS = ('strategy', 'load', 'swaps', 'requests', 'failed', 'ok/s steady', 'ok/s swap',
+               'p50/p99/max ms steady', 'p50/p99/max ms swap', 'swap s median/max', 'x ready',
+               'mixed ms max')
+
+
+def table(columns, rows):
+    lines = ['| %s |' % ' | '.join(columns), '|%s|' % '|'.join(['---'] * len(columns))]
+    lines += ['| %s |' % ' | '.join(str(cell) for cell in row) for row in rows]
+    return '\n'.join(lines)
+
+
+def _num(value, pattern='%s'):
+    return '–' if value is None else pattern % value
+
+
+def failed_cell(run):
+    """'0', or the total with its classes: '312 (refused 300, reset 12)'."""
+    if not run['failed']:
+        return '0'
+    classes = ', '.join('%s %d' % (name, count) for name, count in sorted(run['errors'].items()) if count)
+    return '**%d** (%s)' % (run['failed'], classes)
+
+
+def latency_cell(latency):
+    return '/'.join(_num(latency[key], '%.1f') for key in ('p50', 'p99', 'max'))
+
+
+def run_row(run):
+    head = [run['strategy'], run['load']['label']]
+    if run.get('error'):
+        return head + ['–', '–', 'run failed: %s' % run['error'].replace('|', '/')[:160]] + ['–'] * 7
+    steady, during = run['steady'], run['swap']
+    share = '' if run['throughput_ratio'] is None else ' (%.0f%%)' % (100 * run['throughput_ratio'])
+    return head + [
+        len(run['swaps']), run['requests'], failed_cell(run),
+        _num(steady['ok_per_s'], '%.0f'), _num(during['ok_per_s'], '%.0f') + share,
+        latency_cell(steady['latency_ms']), latency_cell(during['latency_ms']),
+        '%s/%s' % (_num(run['swap_wall_s']['median'], '%.2f'), _num(run['swap_wall_s']['max'], '%.2f')),
+        _num(run['swap_vs_ready'], '%.1f'),
+        _num(run['mixed_window_ms']['max'], '%.0f'),
+    ]
+
+
+def runs_table(runs):
+    return table(RUN_COLUMNS, [run_row(run) for run in runs])
+
+
+def target_cell(result):
+    label = {True: 'met', False: '**missed**', None: 'n/a'}[result['met']]
+    return '%s: %s' % (label, result['detail'])
+
+
+def targets_table(strategies):
+    """strategies: {name: {'targets': {...}}}, in report order."""
+    rows = [[name] + [target_cell(entry['targets'][target.key]) for target in TARGETS]
+            for name, entry in strategies.items()]
+    return table(['strategy'] + [target.title for target in TARGETS], rows)
+
+
+def scale_table(runs):
+    rows = []
+    for run in runs:
+        if run.get('error'):
+            rows.append([run['strategy'], run['backends'], 'run failed: %s' % run['error'][:120], '–', '–'])
+            continue
+        total = run['swap_wall_s']['median']
+        per_member = total / run['backends'] if total is not None else None
+        overhead = (per_member - run['ready_reference_s']
+                    if per_member is not None and run['ready_reference_s'] is not None else None)
+        rows.append([run['strategy'], run['backends'], _num(total, '%.2f'), _num(per_member, '%.2f'),
+                     _num(overhead, '%.2f')])
+    return table(['strategy', 'backends', 'total s', 's per member', 'overhead s per member (minus app start-to-ready)'], rows)
+
+
+def loadgen_check_section(check):
+    if not check:
+        return 'not run'
+    if check.get('skipped'):
+        return 'skipped: %s' % check['skipped']
+    ours, wrk = check['ours'], check['wrk']
+    return '\n'.join([
+        'Steady run, %d clients keep-alive, %.0f s each, same app container:' % (check['concurrency'], check['seconds']),
+        '',
+        table(['tool', 'requests', 'errors', 'requests/s', 'latency p50 / p99 / max ms'], [
+            ['bench/loadgen.py (_traffic, %d processes)' % check['processes'], ours['requests'], ours['failed'],
+             '%.0f' % ours['per_s'], latency_cell(ours['latency_ms'])],
+            ['wrk %s' % wrk.get('version', ''), wrk['requests'], wrk['errors'], '%.0f' % wrk['per_s'],
+             '%s / %s / %s' % (wrk['latency_ms'].get('p50', '–'), wrk['latency_ms'].get('p99', '–'),
+                               wrk['latency_ms'].get('max', '–'))]]),
+        '',
+        'Verdict: %s' % check['verdict'],
+    ])
+
+
+def machine_line(machine):
+    keys = ('cores', 'memory_gib', 'kernel', 'docker', 'python', 'ansible_core', 'loadavg_start')
+    return ', '.join('%s %s' % (key, machine.get(key)) for key in keys)
+
+
+def render(report):
+    commit = report['commit']
+    sections = [
+        '# zerodowntime.deploy benchmark (%s)' % report['mode'],
+        '',
+        'Commit %s%s, started %s, took %.0f s. Machine: %s.' % (
+            commit['sha'], ' (+ uncommitted changes)' if commit['dirty'] else '', report['started'],
+            report['elapsed_s'], machine_line(report['machine'])),
+        '',
+        'App start-to-ready (docker run until /health answers), median of %d: %s s. '
+        'Latency is over ok requests; a request belongs to the window it started in; '
+        'steady excludes the warm-up and %.1f s after each swap.' % (
+            len(report['ready_reference']['runs_s']), report['ready_reference']['median_s'],
+            report['timing']['settle']),
+        '',
+        '## Runs',
+        '',
+        runs_table(report['runs']),
+        '',
+    ]
+    notes = ['- %s, %s: %s' % (run['strategy'], run['load']['label'], note)
+             for run in report['runs'] + report['scale'] for note in run.get('notes', [])]
+    if notes:
+        sections += ['Notes:', ''] + notes + ['']
+    sections += [
+        '## Targets',
+        '',
+        targets_table(report['strategies']),
+        '',
+        '## Summary against the best baseline (%s)' % (report['best_baseline'] or 'none ran'),
+        '',
+    ]
+    sections += ['- %s' % entry['summary'] for entry in report['strategies'].values()]
+    sections += ['', '## rolling_restart scale (3, 6, 12 backends)', '']
+    sections.append(scale_table(report['scale']) if report['scale'] else 'not run (see pending)')
+    sections += ['', '## Pending', '']
+    sections += (['- %s: %s' % item for item in report['pending'].items()] or ['none'])
+    sections += ['', '## Load generator cross-check', '', loadgen_check_section(report['loadgen_check']), '']
+    return '\n'.join(sections)

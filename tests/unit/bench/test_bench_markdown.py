@@ -1,0 +1,59 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The Markdown report."""
+
+from zdtbench import markdown, report
+
+from ansible_collections.zerodowntime.deploy.tests.unit.bench.bench_helpers import run_record
+
+
+def test_table_shape():
+    assert markdown.table(['a', 'b'], [[1, None]]).splitlines() == ['| a | b |', '|---|---|', '| 1 | None |']
+
+
+def test_failed_cell_lists_the_classes_seen():
+    assert markdown.failed_cell(run_record()) == '0'
+    run = run_record(failed_count=5)
+    run['errors']['reset'] = 2
+    run['failed'] = 7
+    assert markdown.failed_cell(run) == '**7** (refused 5, reset 2)'
+
+
+def test_run_row_has_every_column_also_for_a_broken_run():
+    good = markdown.run_row(run_record(throughput_ratio=0.5, wall=1.25))
+    broken = markdown.run_row(run_record(error='StrategyError: setup | failed'))
+    assert len(good) == len(broken) == len(markdown.RUN_COLUMNS)
+    assert good[6] == '50 (50%)'
+    assert good[9] == '1.25/1.25'
+    assert 'setup / failed' in broken[4]              # a | would break the table
+
+
+def test_scale_table_per_member_overhead():
+    run = run_record(wall=6.0)
+    run['backends'] = 3
+    row = markdown.scale_table([run]).splitlines()[2]
+    assert row == '| s | 3 | 6.00 | 2.00 | 1.50 |'     # 6 s / 3 members - 0.5 s start-to-ready
+
+
+def document(runs):
+    infos = dict((run['strategy'], dict(name=run['strategy'], kind='baseline', hand_script=None)) for run in runs)
+    strategies, best = report.evaluate_strategies(runs, infos)
+    return dict(mode='quick', started='2026-01-01T00:00:00+00:00', elapsed_s=12.0,
+                commit=dict(sha='abc123', dirty=True), machine=dict(cores=2, kernel='6.1'),
+                timing=dict(settle=0.5), ready_reference=dict(median_s=0.3, runs_s=[0.3, 0.3, 0.4]),
+                runs=runs, scale=[], strategies=strategies, best_baseline=best,
+                pending={'blue_green-nginx': 'role roles/blue_green does not exist yet'},
+                loadgen_check=dict(skipped='wrk is not installed'))
+
+
+def test_render_has_every_section():
+    runs = [run_record('naive', failed_count=3), run_record('reuseport')]
+    runs[0]['notes'] = ['swap 1: something worth knowing']
+    text = markdown.render(document(runs))
+    for heading in ('## Runs', '## Targets', '## Summary against the best baseline (reuseport)',
+                    '## rolling_restart scale', '## Pending', '## Load generator cross-check'):
+        assert heading in text
+    assert 'abc123 (+ uncommitted changes)' in text
+    assert '- naive, c=256 keep-alive: swap 1: something worth knowing' in text
+    assert '- blue_green-nginx: role roles/blue_green does not exist yet' in text
+    assert 'skipped: wrk is not installed' in text

@@ -1,0 +1,104 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Small parts: load split, sample files, phase clock, swap specs, sysctl restore, plan, PNG."""
+
+import io
+
+import pytest
+
+from zdtbench import catalog, loadgen, playbook, samples, sysctl
+from zdtbench.strategy import BenchEnv
+from zdtbench.swaps import PhaseClock
+
+from ansible_collections.zerodowntime.deploy.tests.unit.bench.bench_helpers import failed, ok, run_record
+
+ENV = BenchEnv(18600, (18610,), {'v1': 'app:v1', 'v2': 'app:v2'}, 'zdt-bench-', 3)
+
+
+@pytest.mark.parametrize('concurrency, processes, shares', [
+    (256, 2, [128, 128]), (5, 2, [3, 2]), (1, 4, [1]), (4, 1, [4])])
+def test_clients_are_split_evenly(concurrency, processes, shares):
+    assert loadgen.split(concurrency, processes) == shares
+
+
+def test_default_processes_one_per_core_for_big_loads():
+    assert loadgen.default_processes(256, cores=2) == 2
+    assert loadgen.default_processes(4, cores=2) == 1
+
+
+def test_samples_round_trip():
+    rows = [ok(1.5, 0.01, 'v2'), failed(1.6, 'reset')]
+    handle = io.StringIO()
+    samples.dump(rows, handle)
+    handle.seek(0)
+    assert samples.load(handle) == rows
+    with pytest.raises(ValueError, match='not a samples file'):
+        samples.load(io.StringIO('{"fields": ["x"], "rows": []}'))
+
+
+def test_merge_orders_by_start():
+    assert [sample.start for sample in samples.merge([ok(2.0), ok(3.0)], [ok(1.0)])] == [1.0, 2.0, 3.0]
+
+
+def test_phase_clock_makes_one_swap_of_its_phases():
+    ticks = iter([1.0, 1.5, 1.5, 3.0])
+    clock = PhaseClock(clock=lambda: next(ticks))
+    with clock.phase('start new'):
+        pass
+    with clock.phase('stop old'):
+        pass
+    swap = clock.swap(0, 'v1', 'v2')
+    assert (swap.start, swap.end) == (1.0, 3.0)
+    assert [phase.name for phase in swap.phases] == ['start new', 'stop old']
+
+
+def test_swaps_alternate_between_two_versions():
+    specs = ENV.swap_specs(3)
+    assert [(spec.old_version, spec.new_version, spec.image) for spec in specs] == [
+        ('v1', 'v2', 'app:v2'), ('v2', 'v1', 'app:v1'), ('v1', 'v2', 'app:v2')]
+    assert ENV.url == 'http://127.0.0.1:18600/'
+
+
+def test_sysctl_is_restored_even_on_error(tmp_path):
+    path = str(tmp_path / 'tcp_migrate_req')
+    sysctl.write(1, path)
+    with pytest.raises(RuntimeError):
+        with sysctl.temporarily(0, path, log=lambda line: None):
+            assert sysctl.read(path) == '0'
+            raise RuntimeError('swap failed')
+    assert sysctl.read(path) == '1'
+
+
+def test_sysctl_enforce_reports_a_change_by_someone_else(tmp_path):
+    path = str(tmp_path / 'tcp_migrate_req')
+    sysctl.write(0, path)
+    assert sysctl.enforce(0, path) is None
+    sysctl.write(1, path)
+    assert sysctl.enforce(0, path) == '1' and sysctl.read(path) == '0'
+
+
+def test_plans(tmp_path, monkeypatch):
+    monkeypatch.setattr(playbook, 'ROLES_DIR', str(tmp_path))          # no role exists
+    monkeypatch.setattr(sysctl, 'available', lambda path=None: True)   # whatever the kernel
+    runs, scale, pending = catalog.build_plan(quick=True)
+    assert set(plan.strategy.name for plan in runs) == {
+        'naive-recreate', 'reuseport-sigquit-migrate-off', 'reuseport-sigquit-migrate-on', 'playbook-plumbing-check'}
+    assert all(plan.swaps == catalog.QUICK_SWAPS and plan.load == catalog.Load(16, False) for plan in runs)
+    assert 'blue_green-haproxy' in pending and not scale
+    runs, scale, pending = catalog.build_plan()
+    assert len(runs) == 3 * len(catalog.LOADS) and all(plan.swaps == catalog.BASELINE_SWAPS for plan in runs)
+    assert any(name.startswith('scale: rolling_restart') for name in pending)
+    runs = catalog.build_plan(only={'naive-recreate'})[0]
+    assert set(plan.strategy.name for plan in runs) == {'naive-recreate'}
+
+
+def test_plot_writes_a_png(tmp_path):
+    from zdtbench import plot
+    run = run_record(failed_count=2)
+    run['swaps'] = [dict(index=0, phases=[dict(name='start new', start_s=1.0, end_s=1.5)])]
+    run['timeline'] = [dict(t=0.0, ok_per_s=10.0, errors={}, p50_ms=1.0, p99_ms=2.0),
+                       dict(t=1.0, ok_per_s=5.0, errors=dict(refused=2), p50_ms=None, p99_ms=None)]
+    path = plot.plot_strategy('naive', [run, run_record(error='boom')], str(tmp_path / 'naive.png'))
+    with open(path, 'rb') as handle:
+        assert handle.read(8) == b'\x89PNG\r\n\x1a\n'
+    assert plot.plot_strategy('broken', [run_record(error='boom')], str(tmp_path / 'x.png')) is None
