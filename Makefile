@@ -96,6 +96,11 @@ integration: setup  ## integration targets against the real engine and balancers
 	$(call say,Integration targets (real engine, real balancers))
 	cd $(INSTALLED) && $(BIN)/ansible-test integration --color no --python-interpreter $(BIN)/python $(TARGETS)
 
+.PHONY: awx
+awx: setup  ## the playbooks through ansible-runner, the engine AWX runs jobs with
+	$(call say,Playbooks through ansible-runner (AWX's engine))
+	$(BIN)/python -m pytest -q -p no:cacheprovider tests/awx
+
 .PHONY: molecule
 molecule: setup  ## Molecule scenarios (roles end to end under load)
 	$(call say,Molecule scenarios)
@@ -104,7 +109,7 @@ molecule: setup  ## Molecule scenarios (roles end to end under load)
 	  for s in $$scenarios; do echo "--- molecule test -s $$s"; $(BIN)/molecule test -s $$s; done
 
 .PHONY: test
-test: setup units sanity lint integration molecule  ## every layer, on a fresh machine too
+test: setup units sanity lint integration awx molecule  ## every layer, on a fresh machine too
 	$(call say,make test: every layer passed)
 
 # ---------------------------------------------------------------- the main job
