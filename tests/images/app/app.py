@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Demo app for the zerodowntime.deploy tests: a small HTTP/1.1 server (standard library only).
 
 Behaviour is scripted with environment variables (see tests/images/README.md):
@@ -134,7 +133,7 @@ def route(method, target):
     """(status, body, delay in seconds) of one request."""
     if method not in ("GET", "HEAD"):
         return 405, b"method not allowed\n", 0
-    path, _, query = target.partition("?")
+    path, query = (target.split("?", 1) + [""])[:2]
     if path == "/":
         return 200, PAGE, 0
     if path == "/health":
@@ -229,7 +228,7 @@ class Connection(asyncio.Protocol):
             method, target, proto = parts
             headers = {}
             for line in lines[1:]:
-                name, _, value = line.partition(":")
+                name, value = (line.split(":", 1) + [""])[:2]
                 headers[name.strip().lower()] = value.strip()
             if "chunked" in headers.get("transfer-encoding", "").lower():
                 self.reply(501, b"chunked request bodies are not supported\n", False)
@@ -330,9 +329,9 @@ def accept_all(loop, lsock):
     """Accept what the listener has queued. Each connection is counted at once (so the drain
     waits for it) and gets its transport from connect_accepted_socket; asyncio's own Server is
     not used because it drops connections accepted just before Server.close() without a word."""
-    for _ in range(BACKLOG):
+    for dummy in range(BACKLOG):
         try:
-            conn, _ = lsock.accept()
+            conn = lsock.accept()[0]
         except (BlockingIOError, InterruptedError):
             return
         except OSError:              # e.g. out of file descriptors: retry on the next event

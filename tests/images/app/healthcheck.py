@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Docker HEALTHCHECK of the demo app: GET /health over TCP or APP_SOCKET; exit 0 only on 200."""
 import os
 import socket
