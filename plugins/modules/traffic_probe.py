@@ -1,0 +1,360 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: zerodowntime.deploy contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+module: traffic_probe
+short_description: Send requests during a deploy and prove that none of them failed
+version_added: 0.1.0
+description:
+  - Sends GET or HEAD requests to one URL, or a few in turn, with O(concurrency) clients, until
+    O(stop_file) appears on the managed host, O(duration) seconds pass, or O(max_requests) requests
+    were sent, whichever comes first. Requests in flight at the stop still finish and are counted.
+  - Returns what it saw - requests, failures per outcome class, statuses, latency percentiles,
+    throughput, the versions that answered (count, first and last time of each value of the
+    O(version_header) response header) and the first failure of each kind with its time and error.
+  - Fails when more than O(max_failed) requests failed, or when no request was sent at all, with a
+    message naming the URL, the failures per class and the first failures.
+  - Made to run in the background during a deploy - C(async) and C(poll=0) - and be stopped by a
+    file the play creates once the deploy is done; see the first example.
+  - Only reads (the requests are idempotent GET or HEAD requests); the one thing it touches is the
+    stop file, which it removes when it finishes. Always returns RV(ignore:changed=false).
+author:
+  - zerodowntime.deploy contributors (@zerodowntime)
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.actiongroups
+  - ansible.builtin.action_common_attributes.flow
+options:
+  urls:
+    description:
+      - The URLs to request, C(http://) or C(https://); request number N goes to the N-th URL,
+        round robin.
+      - With O(unix_socket), a bare path such as V(/health) is accepted and means
+        C(http://localhost/health) through the socket.
+      - One URL may be given as a string. Ansible splits a string at commas, so give a URL that
+        contains a comma as a list element.
+    type: list
+    elements: str
+    required: true
+    aliases: [url]
+  duration:
+    description:
+      - Seconds after which the probe stops at the latest, stop file or not. Must be greater than 0.
+      - With C(async), give the task an C(async) value greater than O(duration) plus
+        O(request_timeout), or Ansible kills the probe before it can report.
+    type: float
+    required: true
+  stop_file:
+    description:
+      - A path on the managed host. The probe looks for it every 0.1 seconds and stops when it
+        exists; it then removes the file.
+      - The file must not exist when the probe starts (a file left over from an earlier run would
+        end the probe at once and prove nothing), so the probe fails without sending anything when
+        it does. Remove it before starting the probe.
+    type: path
+  max_requests:
+    description: Stop after this many requests, over all clients. At least 1.
+    type: int
+  concurrency:
+    description: Clients sending requests at the same time, each one request after the other. At least 1.
+    type: int
+    default: 4
+  keepalive:
+    description:
+      - V(true) - each client keeps its connection open between requests (HTTP/1.1 keep-alive), as
+        browsers and proxies do; a server that closes an idle connection the client reuses shows
+        up as V(closed).
+      - "V(false) - each request opens its own connection and sends C(Connection: close)."
+    type: bool
+    default: true
+  pause:
+    description: Seconds each client waits between two of its requests, to limit the load. At least 0.
+    type: float
+    default: 0.0
+  method:
+    description: HTTP method. Only idempotent, read-only methods - a probe must not change state.
+    type: str
+    choices: [GET, HEAD]
+    default: GET
+  headers:
+    description: Request headers, for example C(Host) or C(Authorization).
+    type: dict
+  status_codes:
+    description: Statuses counted as V(ok); any other status counts as failed (outcome V(status)).
+    type: list
+    elements: int
+    default: [200]
+  request_timeout:
+    description: Seconds a connect, or a wait for the answer, may take before the request counts as V(timeout).
+    type: float
+    default: 5.0
+  validate_certs:
+    description: Verify the server certificate and host name of C(https://) URLs. Turn off only for test servers.
+    type: bool
+    default: true
+  ca_path:
+    description: PEM file of the CA certificates to verify C(https://) servers with, instead of the system store.
+    type: path
+  unix_socket:
+    description: Send the requests through this unix stream socket; the URL gives path and C(Host) header.
+    type: path
+  version_header:
+    description:
+      - Response header whose values are counted in RV(versions). An empty string turns the
+        counting off.
+    type: str
+    default: X-App-Version
+  max_failed:
+    description: Failed requests allowed before the task fails. At least 0.
+    type: int
+    default: 0
+attributes:
+  check_mode:
+    support: full
+    details:
+      - Sends the requests in check mode too (they only read) and removes the stop file as in a
+        normal run; the stop file is the probe's signal, not managed state.
+      - In check mode M(ansible.builtin.file) does not create the stop file (unless its task has
+        C(check_mode=false)), so the probe then runs for its whole O(duration).
+  diff_mode:
+    support: none
+  idempotent:
+    description: Sends new requests on every run; changes nothing but the removal of the stop file.
+    support: full
+  platform:
+    platforms: posix
+  action:
+    support: none
+  async:
+    support: full
+    details: Made for it - start with C(async) and C(poll=0), collect with M(ansible.builtin.async_status).
+  bypass_host_loop:
+    support: none
+  action_group:
+    membership:
+      - zerodowntime.deploy.deploy
+notes:
+  - "Outcome classes of a failed request: V(status) (an answer with a status not in
+    O(status_codes)), V(refused) (nothing listening), V(reset) (connection reset, or closed
+    without an answer on a fresh connection), V(timeout), V(closed) (the server closed an idle
+    keep-alive connection the client reused - the HTTP/1.1 keep-alive race), V(other) (name
+    resolution, TLS, missing unix socket, protocol errors)."
+  - The probe starts sending about a second after its task starts (module start-up). A deploy step
+    that ends before that is not observed; assert that the old version appears in RV(versions)
+    to be sure the probe saw the deploy from its beginning.
+  - Memory does not grow with the number of requests beyond one float per request (the latency).
+  - Requests go from the managed host. Use C(delegate_to) to probe from another host, for example
+    a load balancer's address from the controller.
+seealso:
+  - module: zerodowntime.deploy.wait_ready
+    description: Waits until a service is ready, and warms it up.
+  - module: ansible.builtin.async_status
+    description: Collects the result of a task started with C(async) and C(poll=0).
+requirements:
+  - Python 3.8 or later on the managed host.
+'''
+
+EXAMPLES = r'''
+# The pattern: start the probe in the background, deploy, create the stop file, collect, check.
+- name: Remove a stop file an earlier, interrupted deploy may have left
+  ansible.builtin.file:
+    path: /tmp/web-deploy.stop
+    state: absent
+
+- name: Probe the app through the deploy (at most 10 minutes)
+  zerodowntime.deploy.traffic_probe:
+    urls: [http://127.0.0.1:8080/]
+    duration: 600
+    stop_file: /tmp/web-deploy.stop
+    concurrency: 4
+  async: 630            # more than duration + request_timeout
+  poll: 0
+  register: web_probe_job
+
+- name: Deploy the new version (any tasks)
+  ansible.builtin.include_tasks: deploy.yml
+
+- name: Tell the probe the deploy is done
+  ansible.builtin.file:
+    path: /tmp/web-deploy.stop
+    state: touch
+    mode: "0644"
+
+- name: Wait for the probe's result
+  ansible.builtin.async_status:
+    jid: "{{ web_probe_job.ansible_job_id }}"
+  register: web_probe
+  until: web_probe.finished
+  retries: 60
+  delay: 1
+
+- name: The probe saw the old version, then only the new one
+  ansible.builtin.assert:
+    that:
+      - web_probe.failed_requests == 0
+      - "'v1' in web_probe.versions"
+      - web_probe.versions.v2.last > web_probe.versions.v1.last
+    fail_msg: "{{ web_probe.msg }}"
+
+- name: Show how long both versions answered
+  ansible.builtin.debug:
+    msg: >-
+      both versions answered for
+      {{ [web_probe.versions.v1.last - web_probe.versions.v2.first, 0] | max | round(3) }} s,
+      p99 {{ web_probe.latency_ms.p99 }} ms, {{ web_probe.throughput }} requests/s
+
+- name: Ten seconds against two URLs, one connection per request, HEAD, up to 2 failures allowed
+  zerodowntime.deploy.traffic_probe:
+    urls:
+      - http://127.0.0.1:8080/
+      - http://127.0.0.1:8080/catalog
+    duration: 10
+    keepalive: false
+    method: HEAD
+    max_failed: 2
+
+- name: Through the balancer, from the controller, over HTTPS with a private CA, gently
+  zerodowntime.deploy.traffic_probe:
+    urls: [https://shop.example.com/]
+    headers:
+      Host: shop.example.com
+    ca_path: /etc/pki/internal-ca.pem
+    duration: 30
+    concurrency: 2
+    pause: 0.05
+    status_codes: [200, 304]
+  delegate_to: localhost
+
+- name: HTTP over the app's unix socket, 1000 requests at most
+  zerodowntime.deploy.traffic_probe:
+    unix_socket: /run/app/app.sock
+    urls: [/health]
+    duration: 20
+    max_requests: 1000
+'''
+
+RETURN = r'''
+msg:
+  description: What the probe saw; on failure the URL, the failed requests per class and the first failures.
+  returned: always
+  type: str
+  sample: "Traffic probe of http://127.0.0.1:8080/: 5230 requests in 8.1s (645.7/s, 4 keep-alive
+    clients, stopped by the stop file); versions v1 2710 (0.0-4.1s), v2 2520 (3.9-8.1s), all ok,
+    p95 3.2 ms."
+requests:
+  description: Requests sent and finished.
+  returned: when the probe ran (not for invalid input)
+  type: int
+  sample: 5230
+ok:
+  description: Requests answered with one of O(status_codes).
+  returned: when the probe ran (not for invalid input)
+  type: int
+  sample: 5230
+failed_requests:
+  description: Requests that failed, all classes together (RV(requests) minus RV(ok)).
+  returned: when the probe ran (not for invalid input)
+  type: int
+  sample: 0
+errors:
+  description: Failed requests per outcome class - V(status), V(refused), V(reset), V(timeout), V(closed), V(other).
+  returned: when the probe ran (not for invalid input)
+  type: dict
+  sample: {status: 0, refused: 0, reset: 0, timeout: 0, closed: 0, other: 0}
+statuses:
+  description: Count per HTTP status received (keys are strings).
+  returned: when the probe ran (not for invalid input)
+  type: dict
+  sample: {"200": 5230}
+latency_ms:
+  description: Milliseconds per request, failed ones included - V(min), V(p50), V(p95), V(p99), V(max); V(null) without requests.
+  returned: when the probe ran (not for invalid input)
+  type: dict
+  sample: {min: 0.3, p50: 1.1, p95: 3.2, p99: 6.0, max: 14.2}
+versions:
+  description:
+    - Per value of the O(version_header) response header, in any answer whatever its status -
+      V(count) of answers, V(first) and V(last) time it answered, in seconds from the start of
+      the probe to the end of the request.
+    - Answers without the header are not counted; empty when O(version_header) is empty.
+  returned: when the probe ran (not for invalid input)
+  type: dict
+  sample: {v1: {count: 2710, first: 0.002, last: 4.113}, v2: {count: 2520, first: 3.912, last: 8.104}}
+first_failures:
+  description:
+    - The first failed request of each kind (URL, outcome class and error text), five kinds at
+      most, in the order they failed - V(time) (seconds from the start of the probe to the end of
+      the request), V(url), V(outcome), V(status) (V(null) without an answer) and V(error) (the
+      error, or C(status N)). RV(errors) has the counts.
+  returned: when the probe ran (not for invalid input)
+  type: list
+  elements: dict
+  sample:
+    - {time: 4.12, url: "http://127.0.0.1:8080/", outcome: refused, status: null,
+       error: "ConnectionRefusedError: [Errno 111] Connection refused"}
+elapsed:
+  description: Seconds the probe ran, from its start to the end of its last request.
+  returned: when the probe ran (not for invalid input)
+  type: float
+  sample: 8.104
+throughput:
+  description: Requests per second (RV(requests) / RV(elapsed)).
+  returned: when the probe ran (not for invalid input)
+  type: float
+  sample: 645.7
+stopped_by:
+  description: What ended the probe - V(stop_file), V(duration) or V(max_requests).
+  returned: when the probe ran (not for invalid input)
+  type: str
+  sample: stop_file
+'''
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.zerodowntime.deploy.plugins.module_utils._probe import (
+    ProbeInputError, failed, message, prepare, run_probe)
+
+ARGUMENT_SPEC = dict(
+    urls=dict(type='list', elements='str', required=True, aliases=['url']),
+    duration=dict(type='float', required=True),
+    stop_file=dict(type='path'),
+    max_requests=dict(type='int'),
+    concurrency=dict(type='int', default=4),
+    keepalive=dict(type='bool', default=True),
+    pause=dict(type='float', default=0.0),
+    method=dict(type='str', choices=['GET', 'HEAD'], default='GET'),
+    headers=dict(type='dict'),
+    status_codes=dict(type='list', elements='int', default=[200]),
+    request_timeout=dict(type='float', default=5.0),
+    validate_certs=dict(type='bool', default=True),
+    ca_path=dict(type='path'),
+    unix_socket=dict(type='path'),
+    version_header=dict(type='str', default='X-App-Version'),
+    max_failed=dict(type='int', default=0),
+)
+
+
+def main():
+    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
+    p = module.params
+    try:
+        targets = prepare(p)
+        out, warnings = run_probe(targets, p)
+    except ProbeInputError as exc:
+        module.fail_json(msg='Invalid input: %s. Nothing was requested or changed.' % exc,
+                         changed=False)
+    for warning in warnings:
+        module.warn(warning)
+    if failed(out, p):
+        module.fail_json(msg=message(out, p, targets), changed=False, **out)
+    module.exit_json(msg=message(out, p, targets), changed=False, **out)
+
+
+if __name__ == '__main__':
+    main()
