@@ -272,8 +272,10 @@ def _ensure_candidate(state, desired, warmup):
     cand = state.candidate
     prev = state.previous
     steps = []
+    # A running candidate is reused even when its health check failed so far: the readiness
+    # wait tells a slow start from a failure (unhealthy after having been healthy fails it).
     reuse = (cand is not None and cand.slot == slot and desired.matches(cand)
-             and cand.status in ('created', 'running') and cand.health != 'unhealthy')
+             and cand.status in ('created', 'running'))
     if not reuse:
         if cand is not None:
             steps.append(Step(REMOVE, CANDIDATE))

@@ -39,16 +39,19 @@ def desired(spec=None, image=NEW_IMAGE, image_id=NEW_ID):
 
 
 def engine_with(found, want=None, api=None):
-    """A FakeAPI holding the containers of ``found``: role -> (slot, status, matches desired).
+    """A FakeAPI holding the containers of ``found``: role -> (slot, status, matches desired
+    [, health]).
     A container that does not match runs the old image."""
     want = want or desired()
     api = api or FakeAPI(images={OLD_IMAGE: OLD_ID, NEW_IMAGE: NEW_ID})
-    for role, (slot, status, matches) in sorted(found.items()):
+    for role, spec in sorted(found.items()):
+        slot, status, matches = spec[:3]
+        health = spec[3] if len(spec) > 3 else None
         image, image_id = (NEW_IMAGE, NEW_ID) if matches else (OLD_IMAGE, OLD_ID)
         labels = service_labels(SERVICE, slot, want.hashes[slot])
         labels[hs.LABEL_IMAGE] = image
         api.add(hs.container_name(SERVICE, role), labels=labels, image_id=image_id, image=image,
-                status=status)
+                status=status, health=health)
     return api
 
 
