@@ -1,6 +1,6 @@
 """make bench: every strategy under the same loads, swaps under load, one report.
 
-    .venv/bin/python bench/run.py            # default plan, ~10 minutes on 2 cores
+    .venv/bin/python bench/run.py            # default plan (see zdtbench/catalog.py)
     .venv/bin/python bench/run.py --quick    # smoke run: one low load, 2 swaps per strategy
     .venv/bin/python bench/run.py --strategies naive-recreate,reuseport-sigquit-migrate-on
 
@@ -29,7 +29,7 @@ ENV = BenchEnv(port=18600, backend_ports=tuple(range(18610, 18660)), prefix=dock
                backends=catalog.DEFAULT_BACKENDS)
 READY_PROBE_PORT = 18699
 # Rough seconds per swap, for the estimate printed before the run.
-SWAP_GUESS = dict(baseline=1.5, plumbing=6.0, ours=6.0)
+SWAP_GUESS = dict(baseline=1.5, plumbing=6.0, ours=5.0)
 
 
 def parse_args(argv=None):
@@ -37,6 +37,8 @@ def parse_args(argv=None):
     parser.add_argument('--quick', action='store_true', help='smoke run: one low load, 2 swaps')
     parser.add_argument('--full', action='store_true', help="every load for the collection's strategies too")
     parser.add_argument('--strategies', help='comma-separated names (default: the plan\'s own)')
+    parser.add_argument('--swaps', type=int, default=catalog.OURS_SWAPS,
+                        help="swaps per run of the collection's strategies (default: %(default)s, the targets' count)")
     parser.add_argument('--results', default=RESULTS, help='where results/<timestamp>/ goes')
     parser.add_argument('--skip-loadgen-check', action='store_true', help='no wrk cross-check')
     return parser.parse_args(argv)
@@ -101,7 +103,7 @@ def main(argv=None):
     signal.signal(signal.SIGTERM, _interrupt)
     check_images()
     only = set(args.strategies.split(',')) if args.strategies else None
-    runs, scale, pending = catalog.build_plan(quick=args.quick, full=args.full, only=only)
+    runs, scale, pending = catalog.build_plan(quick=args.quick, full=args.full, only=only, ours_swaps=args.swaps)
     timing = session.QUICK_TIMING if args.quick else session.DEFAULT_TIMING
     mode = 'quick' if args.quick else ('full' if args.full else 'default')
     started = datetime.datetime.now(datetime.timezone.utc)

@@ -9,6 +9,7 @@ forgotten worker stops by itself, and hands its samples back through a file.
 
 import collections
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -91,16 +92,19 @@ class LoadGenerator(object):
             worker.proc.wait(self.timeout + 10)
             with open(worker.out) as handle:
                 groups.append(samples_mod.load(handle))
-            os.unlink(worker.out)
-        os.rmdir(self._workdir)
-        self._workers = []
+        self.kill()
         return samples_mod.merge(*groups)
 
     def kill(self):
+        """Kill the workers still alive and remove their files (the end of stop(), and all that is
+        left to do after an error)."""
         for worker in self._workers:
             if worker.proc.poll() is None:
                 worker.proc.kill()
                 worker.proc.wait()
+        self._workers = []
+        if self._workdir:
+            shutil.rmtree(self._workdir, ignore_errors=True)
 
     def __enter__(self):
         return self.start()

@@ -14,7 +14,7 @@ from zdtbench.catalog import load_label
 from zdtbench.loadgen import LoadGenerator
 
 Timing = collections.namedtuple('Timing', 'warmup steady_before pause steady_after settle')
-DEFAULT_TIMING = Timing(warmup=1.0, steady_before=3.0, pause=1.0, steady_after=2.0, settle=0.5)
+DEFAULT_TIMING = Timing(warmup=1.0, steady_before=2.0, pause=1.0, steady_after=1.5, settle=0.5)
 QUICK_TIMING = Timing(warmup=0.5, steady_before=1.5, pause=0.5, steady_after=1.0, settle=0.5)
 SWAP_BUDGET = 60.0              # seconds a swap may take before the load stops by itself
 

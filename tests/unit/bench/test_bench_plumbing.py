@@ -92,6 +92,22 @@ def test_plans(tmp_path, monkeypatch):
     assert set(plan.strategy.name for plan in runs) == {'naive-recreate'}
 
 
+def test_plans_once_a_strategy_of_ours_can_run(tmp_path, monkeypatch):
+    (tmp_path / 'roles' / 'blue_green').mkdir(parents=True)
+    (tmp_path / 'playbooks').mkdir()
+    (tmp_path / 'playbooks' / 'blue_green_nginx.yml').write_text('---\n')
+    monkeypatch.setattr(playbook, 'ROLES_DIR', str(tmp_path / 'roles'))
+    monkeypatch.setattr(playbook, 'PLAYBOOK_DIR', str(tmp_path / 'playbooks'))
+    monkeypatch.setattr(sysctl, 'available', lambda path=None: True)
+    quick = catalog.build_plan(quick=True)[0]
+    assert 'playbook-plumbing-check' not in set(plan.strategy.name for plan in quick)
+    runs, _scale, pending = catalog.build_plan(ours_swaps=7)
+    ours = [plan for plan in runs if plan.strategy.kind == 'ours']
+    assert [(plan.strategy.name, plan.load, plan.swaps) for plan in ours] == [
+        ('blue_green-nginx', load, 7) for load in catalog.TARGET_LOADS]
+    assert 'blue_green-haproxy' in pending
+
+
 def test_plot_writes_a_png(tmp_path):
     from zdtbench import plot
     run = run_record(failed_count=2)
