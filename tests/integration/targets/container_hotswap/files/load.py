@@ -53,7 +53,7 @@ def main():
                 if outcome != 'ok' and len(first_errors) < 5:
                     first_errors.append('%s: %s' % (outcome, error))
 
-    threads = [threading.Thread(target=client, daemon=True) for _ in range(concurrency)]
+    threads = [threading.Thread(target=client, daemon=True) for dummy in range(concurrency)]
     for thread in threads:
         thread.start()
     for thread in threads:
