@@ -13,6 +13,12 @@ def table(columns, rows):
     return '\n'.join(lines)
 
 
+def text_cell(text, limit=200):
+    """Free text in one table cell: one line, no column separator, not too long."""
+    text = ' '.join(str(text).split()).replace('|', '/')
+    return text if len(text) <= limit else text[:limit - 1] + '…'
+
+
 def _num(value, pattern='%s'):
     return '–' if value is None else pattern % value
 
@@ -32,7 +38,7 @@ def latency_cell(latency):
 def run_row(run):
     head = [run['strategy'], run['load']['label']]
     if run.get('error'):
-        return head + ['–', '–', 'run failed: %s' % run['error'].replace('|', '/')[:160]] + ['–'] * 7
+        return head + ['–', '–', text_cell('run failed: %s' % run['error'])] + ['–'] * 7
     steady, during = run['steady'], run['swap']
     share = '' if run['throughput_ratio'] is None else ' (%.0f%%)' % (100 * run['throughput_ratio'])
     return head + [
@@ -65,7 +71,7 @@ def scale_table(runs):
     rows = []
     for run in runs:
         if run.get('error'):
-            rows.append([run['strategy'], run['backends'], 'run failed: %s' % run['error'][:120], '–', '–'])
+            rows.append([run['strategy'], run['backends'], text_cell('run failed: %s' % run['error']), '–', '–'])
             continue
         total = run['swap_wall_s']['median']
         per_member = total / run['backends'] if total is not None else None
@@ -139,4 +145,6 @@ def render(report):
     sections += ['', '## Pending', '']
     sections += (['- %s: %s' % item for item in report['pending'].items()] or ['none'])
     sections += ['', '## Load generator cross-check', '', loadgen_check_section(report['loadgen_check']), '']
-    return '\n'.join(sections)
+    sections += ['## Timelines (ok throughput, failed requests, ok latency; swap phases shaded)', '']
+    sections += ['![%s](%s)' % item for item in report.get('pngs', {}).items()] or ['none']
+    return '\n'.join(sections) + '\n'

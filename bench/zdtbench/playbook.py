@@ -75,10 +75,21 @@ def swaps_from_events(events, specs, to_monotonic):
     return swaps
 
 
+def failure_message(events):
+    """'task: message' of the last failed task (the one that ended the play), or None."""
+    for event in reversed(events):
+        data = event.get('event_data') or {}
+        if event.get('event') in ('runner_on_failed', 'runner_on_unreachable') and not data.get('ignore_errors'):
+            result = data.get('res') or {}
+            return '%s: %s' % (data.get('task'), result.get('msg') or result.get('stderr') or 'failed')
+    return None
+
+
 def _runner_env():
     """Environment for ansible-playbook: this Python, and the collection from this checkout
     unless a collections path is set already (make bench sets the installed copy)."""
-    env = dict(PATH=os.path.dirname(sys.executable) + os.pathsep + os.environ.get('PATH', ''))
+    env = dict(PATH=os.path.dirname(sys.executable) + os.pathsep + os.environ.get('PATH', ''),
+               ANSIBLE_NOCOLOR='1')
     env.setdefault('ANSIBLE_PYTHON_INTERPRETER', os.environ.get('ANSIBLE_PYTHON_INTERPRETER', sys.executable))
     if not os.environ.get('ANSIBLE_COLLECTIONS_PATH'):
         collection.module_util('_traffic')        # makes sure the checkout link exists
@@ -128,9 +139,9 @@ class PlaybookStrategy(Strategy):
                 envvars=_runner_env())
             events = list(runner.events)
             if runner.status != 'successful':
-                tail = runner.stdout.read()[-2000:] if runner.stdout else ''
-                raise StrategyError('%s: %s %s: %s (rc %s)\n%s' % (
-                    self.name, os.path.basename(self.playbook), action, runner.status, runner.rc, tail))
+                raise StrategyError('%s %s: %s (rc %s): %s' % (
+                    os.path.basename(self.playbook), action, runner.status, runner.rc,
+                    failure_message(events) or 'no failed task reported'))
             return events
         finally:
             shutil.rmtree(workdir, ignore_errors=True)

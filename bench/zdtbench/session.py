@@ -11,12 +11,16 @@ import traceback
 
 from zdtbench import stats
 from zdtbench.catalog import load_label
+from zdtbench.docker_cli import DockerError
 from zdtbench.loadgen import LoadGenerator
+from zdtbench.probe import NotAnswering
+from zdtbench.strategy import StrategyError
 
 Timing = collections.namedtuple('Timing', 'warmup steady_before pause steady_after settle')
 DEFAULT_TIMING = Timing(warmup=1.0, steady_before=2.0, pause=1.0, steady_after=1.5, settle=0.5)
 QUICK_TIMING = Timing(warmup=0.5, steady_before=1.5, pause=0.5, steady_after=1.0, settle=0.5)
 SWAP_BUDGET = 60.0              # seconds a swap may take before the load stops by itself
+EXPECTED_ERRORS = (StrategyError, DockerError, NotAnswering)   # their text says it all: no traceback
 
 
 def run_one(plan, env, timing, ready_reference=None, log=print):
@@ -41,7 +45,9 @@ def run_one(plan, env, timing, ready_reference=None, log=print):
             samples = generator.stop()
     except Exception as exc:        # a broken run is reported; the other runs go on
         record['error'] = '%s: %s' % (type(exc).__name__, exc)
-        log('  run failed: %s\n%s' % (record['error'], traceback.format_exc(limit=3)))
+        log('  run failed: %s' % record['error'])
+        if not isinstance(exc, EXPECTED_ERRORS):
+            log(traceback.format_exc())
         return record
     finally:
         _teardown(strategy, record, log)

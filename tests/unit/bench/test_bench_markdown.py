@@ -21,11 +21,11 @@ def test_failed_cell_lists_the_classes_seen():
 
 def test_run_row_has_every_column_also_for_a_broken_run():
     good = markdown.run_row(run_record(throughput_ratio=0.5, wall=1.25))
-    broken = markdown.run_row(run_record(error='StrategyError: setup | failed'))
+    broken = markdown.run_row(run_record(error='StrategyError: setup | failed\nsecond line'))
     assert len(good) == len(broken) == len(markdown.RUN_COLUMNS)
     assert good[6] == '50 (50%)'
     assert good[9] == '1.25/1.25'
-    assert 'setup / failed' in broken[4]              # a | would break the table
+    assert broken[4] == 'run failed: StrategyError: setup / failed second line'   # one cell, one line
 
 
 def test_scale_table_per_member_overhead():
@@ -57,3 +57,10 @@ def test_render_has_every_section():
     assert '- naive, c=256 keep-alive: swap 1: something worth knowing' in text
     assert '- blue_green-nginx: role roles/blue_green does not exist yet' in text
     assert 'skipped: wrk is not installed' in text
+    assert text.endswith('none\n')                    # no PNG in this document
+
+
+def test_render_links_the_pngs():
+    doc = document([run_record('naive')])
+    doc['pngs'] = {'naive': 'naive.png'}
+    assert markdown.render(doc).endswith('![naive](naive.png)\n')

@@ -65,3 +65,14 @@ def test_pending_until_role_and_playbook_exist(tmp_path, monkeypatch):
     (tmp_path / 'playbooks').mkdir()
     (tmp_path / 'playbooks' / 'blue_green.yml').write_text('---\n')
     assert strategy.pending_reason() is None
+
+
+def test_failure_message_is_the_last_failed_task():
+    events = [
+        dict(event='runner_on_failed', event_data=dict(task='Probe', ignore_errors=True, res=dict(msg='ignored'))),
+        dict(event='runner_on_failed', event_data=dict(task='Cut over', res=dict(msg='drain timed out'))),
+        dict(event='runner_on_failed', event_data=dict(task='Fail with the reason', res=dict(msg='rolled back'))),
+        dict(event='playbook_on_stats', event_data={}),
+    ]
+    assert playbook.failure_message(events) == 'Fail with the reason: rolled back'
+    assert playbook.failure_message(events[:1]) is None
