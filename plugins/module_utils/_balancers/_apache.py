@@ -254,11 +254,16 @@ class ManagerClient(object):
             response = self.session.request(method, self.url, timeout=self.timeout,
                                             allow_redirects=False, **kwargs)
         except requests.exceptions.SSLError as exc:
+            reason = _reason(exc)
+            if 'CERTIFICATE_REQUIRED' in reason.upper() or 'HANDSHAKE_FAILURE' in reason.upper():
+                hint = ('The server asks for a client certificate: give apache_client_cert and '
+                        'apache_client_key.')
+            else:
+                hint = ('If the certificate is signed by a private CA, give apache_ca_path; set '
+                        'apache_validate_certs: false only for throw-away test setups.')
             raise BalancerConnectionError(
-                'TLS handshake with the balancer-manager at %s failed during %s: %s. If the '
-                'certificate is signed by a private CA, give apache_ca_path; set '
-                'apache_validate_certs: false only for throw-away test setups.'
-                % (self.url, step, _reason(exc)))
+                'TLS handshake with the balancer-manager at %s failed during %s: %s. %s'
+                % (self.url, step, reason, hint))
         except requests.exceptions.Timeout:
             raise BalancerConnectionError(
                 'The balancer-manager at %s did not answer within %ss during %s.'

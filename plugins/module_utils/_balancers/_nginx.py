@@ -27,6 +27,8 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import base64
+import io
+import tarfile
 import time
 
 from ansible_collections.zerodowntime.deploy.plugins.module_utils._balancers._base import (
@@ -43,6 +45,7 @@ PROC_SCRIPT = ('for d in /proc/[0-9]*; do s=$(cat "$d/stat" 2>/dev/null) || cont
                'c=$(tr "\\0" " " < "$d/cmdline" 2>/dev/null); printf "%s\\t%s\\n" "$s" "$c"; done')
 WRITE_CHUNK = 48 * 1024     # base64 text per docker exec argument (ARG_MAX per string: 128 KiB)
 RELOAD_TIMEOUT = 30.0
+LISTING_ATTEMPTS = 3
 
 
 # ------------------------------------------------------------------------ configuration text
@@ -316,7 +319,7 @@ class ContainerHost(object):
             self.container = client.containers.get(container)
         except Exception as exc:
             raise BalancerConnectionError("Cannot use container '%s' on the Docker engine: %s. "
-                                          "Nothing was changed." % (container, exc))
+                                          "Nothing was changed." % (container, _docker_reason(exc)))
         if self.container.status != 'running':
             raise BalancerConnectionError("Container '%s' is %s, not running. Nothing was changed."
                                           % (container, self.container.status))
@@ -333,11 +336,20 @@ class ContainerHost(object):
         return rc, (out or b'').decode('utf-8', 'replace'), (err or b'').decode('utf-8', 'replace')
 
     def read(self, path):
-        rc, (out, err) = self.container.exec_run(['cat', '--', path], demux=True)
-        if rc != 0:
+        # The archive API, not 'docker exec cat': exec output of short-lived processes has been
+        # seen empty now and then on a busy engine, and an empty file must never look valid.
+        try:
+            chunks, dummy = self.container.get_archive(path)
+            archive = tarfile.open(fileobj=io.BytesIO(b''.join(chunks)))
+            member = archive.getmembers()[0]
+            handle = archive.extractfile(member) if member.isfile() else None
+        except Exception as exc:
             raise BalancerConnectionError("Cannot read %s in container '%s': %s. Nothing was changed."
-                                          % (path, self.name, (err or b'').decode('utf-8', 'replace').strip()))
-        return (out or b'').decode('utf-8', 'surrogateescape')
+                                          % (path, self.name, _docker_reason(exc)))
+        if handle is None:
+            raise BalancerConnectionError("Cannot read %s in container '%s': not a regular file. "
+                                          "Nothing was changed." % (path, self.name))
+        return handle.read().decode('utf-8', 'surrogateescape')
 
     def write(self, path, text):
         data = base64.b64encode(text.encode('utf-8', 'surrogateescape')).decode('ascii')
@@ -350,6 +362,11 @@ class ContainerHost(object):
             if rc != 0:
                 raise OSError("writing %s in container '%s' failed: %s"
                               % (path, self.name, (err or b'').decode('utf-8', 'replace').strip()))
+
+
+def _docker_reason(exc):
+    """The engine's explanation of an SDK error (e.g. 'Could not find the file ...')."""
+    return getattr(exc, 'explanation', None) or str(exc)
 
 
 # ------------------------------------------------------------------------ the adapter
@@ -411,21 +428,30 @@ class NginxAdapter(BalancerAdapter):
         return self.master
 
     def _read_master_pid(self):
-        rc, out, err = self.host.run(['cat', self.pid_file])
-        pid = out.strip()
-        if rc != 0 or not pid.isdigit():
+        try:
+            pid = self.host.read(self.pid_file).strip()
+            problem = 'empty file' if not pid else 'not a pid: %r' % pid[:40]
+        except BalancerError as exc:
+            pid, problem = '', str(exc)
+        if not pid.isdigit():
             raise BalancerConnectionError(
-                'Cannot read the nginx master pid from %s in %s: %s. Is nginx running (set '
+                'Cannot read the nginx master pid from %s in %s (%s). Is nginx running (set '
                 'nginx_pid_file if its pid file is elsewhere)?'
-                % (self.pid_file, self.host.describe(), (err or out).strip() or 'empty file'))
+                % (self.pid_file, self.host.describe(), problem))
         return int(pid)
 
     def generation(self, master):
-        rc, out, err = self.host.run(['sh', '-c', PROC_SCRIPT])
-        if rc != 0:
-            raise BalancerConnectionError('Cannot list processes in %s: %s'
-                                          % (self.host.describe(), err.strip()))
-        return Generation(parse_processes(out), master)
+        """Workers of ``master``. The listing must show the master itself, else it is read again
+        (an empty or cut listing would look like 'all old workers have exited')."""
+        problem = ''
+        for dummy in range(LISTING_ATTEMPTS):
+            rc, out, err = self.host.run(['sh', '-c', PROC_SCRIPT])
+            procs = parse_processes(out) if rc == 0 else []
+            if any(p.pid == master and p.cmdline.startswith(MASTER) for p in procs):
+                return Generation(procs, master)
+            problem = err.strip() if rc != 0 else 'the nginx master (pid %d) is not in it' % master
+        raise BalancerConnectionError('Cannot list the nginx processes in %s (%d attempts): %s.'
+                                      % (self.host.describe(), LISTING_ATTEMPTS, problem))
 
     def active(self, backend, names):
         if self.text is None:
@@ -447,7 +473,7 @@ class NginxAdapter(BalancerAdapter):
         if not before.current:
             raise ApplyError('nginx in %s (master pid %d) has no worker process to replace; '
                              'nothing was changed.' % (self.host.describe(), master))
-        self._write(new, 'writing the change')
+        self._write(new, original, 'writing the change')
         rc, out, err = self.host.run(self._command('-t'))
         if rc != 0:
             self._restore(original)
@@ -476,12 +502,19 @@ class NginxAdapter(BalancerAdapter):
         self.old_generation = before.current
         self.text = new
 
-    def _write(self, text, step):
+    def _write(self, text, original, step):
         try:
             self.host.write(self.config, text)
-        except (IOError, OSError) as exc:
-            raise ApplyError('%s to %s in %s failed: %s. nginx was not reloaded.'
-                             % (step.capitalize(), self.config, self.host.describe(), exc))
+            written = self.host.read(self.config)
+        except (IOError, OSError, BalancerError) as exc:
+            self._restore(original)
+            raise ApplyError('%s to %s in %s failed: %s. The previous file was written back; nginx '
+                             'was not reloaded.' % (step.capitalize(), self.config, self.host.describe(), exc))
+        if written != text:
+            self._restore(original)
+            raise ApplyError('%s to %s in %s did not stick (the file read back differs). The previous '
+                             'file was written back; nginx was not reloaded.'
+                             % (step.capitalize(), self.config, self.host.describe()))
 
     def _restore(self, original):
         try:

@@ -242,6 +242,9 @@ class FakeSession(object):
     (requests.exceptions.SSLError('certificate verify failed: self-signed certificate'),
      r'TLS handshake with the balancer-manager at .* failed during reading the page: certificate verify '
      r'failed: self-signed certificate. If the certificate is signed by a private CA, give apache_ca_path'),
+    (requests.exceptions.SSLError('[SSL: TLSV13_ALERT_CERTIFICATE_REQUIRED] tlsv13 alert certificate required'),
+     r'failed during reading the page: .*certificate required. The server asks for a client certificate: '
+     r'give apache_client_cert and apache_client_key.'),
     (requests.exceptions.ConnectionError('Connection refused'),
      r'Cannot reach the balancer-manager at .* during reading the page: Connection refused'),
     (requests.exceptions.ReadTimeout('slow'), r'did not answer within 2.0s during reading the page'),

@@ -6,6 +6,8 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import base64
+import io
+import tarfile
 
 import pytest
 from hypothesis import given, settings, strategies as st
@@ -183,8 +185,6 @@ class FakeHost(object):
 
     def run(self, argv):
         self.calls.append(list(argv))
-        if argv[0] == 'cat':
-            return 0, self.files[argv[1]], ''
         if argv[:2] == ['sh', '-c']:
             assert argv[2] == PROC_SCRIPT
             listing = self.listings[0] if len(self.listings) == 1 else self.listings.pop(0)
@@ -268,6 +268,28 @@ def test_missing_master_pid_changes_nothing():
     assert host.writes == []
 
 
+def test_process_listing_without_the_master_is_read_again_then_an_error():
+    host = FakeHost(listings=['', 'garbage\n', STEADY])
+    nginx, clock = adapter(host)
+    assert nginx.generation(1).current == set([10, 11])
+    host.listings = ['']
+    with pytest.raises(BalancerConnectionError, match=r'Cannot list the nginx processes .*\(3 attempts\): '
+                                                       r'the nginx master \(pid 1\) is not in it'):
+        nginx.generation(1)
+
+
+def test_write_that_does_not_stick_is_restored():
+    class Lossy(FakeHost):
+        def write(self, path, text):
+            FakeHost.write(self, path, text if text == CONFIG else text[:10])
+    host = Lossy()
+    nginx, clock = adapter(host)
+    with pytest.raises(ApplyError, match='did not stick'):
+        nginx.apply('app', [Change('127.0.0.1:18241', DISABLED)])
+    assert host.files['/etc/nginx/conf.d/app.conf'] == CONFIG
+    assert host.commands() == []
+
+
 def test_active_without_a_reload_counts_workers_shutting_down():
     host = FakeHost(text=CONFIG, listings=[DRAINING])
     nginx, clock = adapter(host)
@@ -285,13 +307,32 @@ def test_drained_folds_into_disabled():
 class FakeContainer(object):
     status = 'running'
 
-    def __init__(self, results=None):
+    def __init__(self, results=None, files=None):
         self.calls = []
         self.results = results or {}
+        self.files = files or {}
 
     def exec_run(self, argv, demux=False):
         self.calls.append(argv)
         return self.results.get(argv[0], (0, (b'', b'')))
+
+    def get_archive(self, path):
+        if path not in self.files:
+            raise FakeApiError('Could not find the file %s in container edge' % path)
+        data = self.files[path]
+        buf = io.BytesIO()
+        with tarfile.open(fileobj=buf, mode='w') as tar:
+            info = tarfile.TarInfo(path.rsplit('/', 1)[-1])
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+        raw = buf.getvalue()
+        return iter([raw[:100], raw[100:]]), {'name': info.name, 'size': len(data)}
+
+
+class FakeApiError(Exception):
+    def __init__(self, explanation):
+        Exception.__init__(self, '404 Client Error: ' + explanation)
+        self.explanation = explanation
 
 
 class FakeContainers(object):
@@ -326,6 +367,11 @@ def test_container_errors():
     stopped.status = 'exited'
     with pytest.raises(BalancerConnectionError, match="Container 'edge' is exited, not running"):
         ContainerHost(FakeDocker(stopped), 'edge')
-    broken = FakeContainer({'cat': (1, (b'', b'cat: /x: No such file or directory'))})
-    with pytest.raises(BalancerConnectionError, match="Cannot read /x in container 'edge': cat: /x: No such file"):
-        ContainerHost(FakeDocker(broken), 'edge').read('/x')
+    with pytest.raises(BalancerConnectionError, match="Cannot read /x in container 'edge': Could not find the file /x"):
+        ContainerHost(FakeDocker(FakeContainer()), 'edge').read('/x')
+
+
+def test_container_read_through_the_archive_api():
+    container = FakeContainer(files={'/etc/nginx/conf.d/app.conf': CONFIG.encode('utf-8') * 3})
+    assert ContainerHost(FakeDocker(container), 'edge').read('/etc/nginx/conf.d/app.conf') == CONFIG * 3
+    assert container.calls == []
