@@ -273,8 +273,8 @@ def test_process_listing_without_the_master_is_read_again_then_an_error():
     nginx, clock = adapter(host)
     assert nginx.generation(1).current == set([10, 11])
     host.listings = ['']
-    with pytest.raises(BalancerConnectionError, match=r'Cannot list the nginx processes .*\(3 attempts\): '
-                                                       r'the nginx master \(pid 1\) is not in it'):
+    message = r'Cannot list the nginx processes .*\(3 attempts\): the nginx master \(pid 1\) is not in it'
+    with pytest.raises(BalancerConnectionError, match=message):
         nginx.generation(1)
 
 
