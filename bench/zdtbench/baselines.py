@@ -62,6 +62,7 @@ class ReuseportSignal(Strategy):
                             'it answers, %s old; tcp_migrate_req=%d' % (signal, migrate_req))
         self.env = None
         self.active = None
+        self.overridden = []        # swaps before which another process had changed the sysctl
 
     def pending_reason(self):
         if not sysctl.available():
@@ -101,10 +102,17 @@ class ReuseportSignal(Strategy):
 
     def _enforce_migrate_req(self, index):
         """The sysctl is the host's: make sure it still has our value when the old one closes."""
-        found = sysctl.enforce(int(self.migrate_req))
-        if found is not None:
-            self.notes.append('swap %d: tcp_migrate_req was %s (changed by another process), set back to %d'
-                              % (index, found, self.migrate_req))
+        if sysctl.enforce(int(self.migrate_req)) is not None:
+            self.overridden.append(index)
+
+    def take_notes(self):
+        if self.overridden:
+            self.notes.append('another process had changed tcp_migrate_req before %d of the swaps (%s); '
+                              'it was set back to %d right before each %s'
+                              % (len(self.overridden), ', '.join(map(str, self.overridden)), self.migrate_req,
+                                 self.signal))
+            self.overridden = []
+        return super(ReuseportSignal, self).take_notes()
 
     def teardown(self):
         for letter in 'ab':

@@ -6,7 +6,7 @@ import io
 
 import pytest
 
-from zdtbench import catalog, loadgen, playbook, samples, sysctl
+from zdtbench import baselines, catalog, loadgen, playbook, samples, sysctl
 from zdtbench.strategy import BenchEnv
 from zdtbench.swaps import PhaseClock
 
@@ -75,6 +75,15 @@ def test_sysctl_enforce_reports_a_change_by_someone_else(tmp_path):
     assert sysctl.enforce(0, path) is None
     sysctl.write(1, path)
     assert sysctl.enforce(0, path) == '1' and sysctl.read(path) == '0'
+
+
+def test_sysctl_changes_by_others_become_one_note_per_run():
+    strategy = baselines.ReuseportSignal(migrate_req=False)
+    assert strategy.name == 'reuseport-sigquit-migrate-off'
+    strategy.overridden = [0, 3]
+    assert strategy.take_notes() == ['another process had changed tcp_migrate_req before 2 of the swaps '
+                                     '(0, 3); it was set back to 0 right before each SIGQUIT']
+    assert strategy.take_notes() == []
 
 
 def test_plans(tmp_path, monkeypatch):
