@@ -204,9 +204,11 @@ class BalancerAdapter(object):
         """Put ``changes`` (list of Change, already ordered) into effect. ApplyError on refusal."""
         raise NotImplementedError
 
-    def active(self, backend, names):
-        """{name: active count} for the drain wait."""
-        current = self.read(backend)
+    def active(self, backend, names, current=None):
+        """{name: active count} for the drain wait. ``current``: a Backend just read, when the
+        caller has one (adapters whose count is part of read() need no second round trip)."""
+        if current is None:
+            current = self.read(backend)
         return dict((name, current.require(name).active) for name in names)
 
     def close(self):

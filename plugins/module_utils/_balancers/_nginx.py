@@ -453,16 +453,22 @@ class NginxAdapter(BalancerAdapter):
         raise BalancerConnectionError('Cannot list the nginx processes in %s (%d attempts): %s.'
                                       % (self.host.describe(), LISTING_ATTEMPTS, problem))
 
-    def active(self, backend, names):
-        if self.text is None:
-            self.read(backend)
-        lines = dict((line.address, line) for line in upstream_servers(self.text, backend, self.describe()))
-        gen = self.generation(self.master_pid())
-        if self.old_generation is not None:
-            count = len(self.old_generation & gen.alive)
-        else:
-            count = len(gen.shutting_down)
-        return dict((name, count if lines[name].down else None) for name in names)
+    def active(self, backend, names, current=None):
+        """Members out of rotation: worker processes that may still talk to them (the generation
+        this run's reload replaced, else every worker still shutting down). Members in rotation:
+        None - nginx open source has no per-member count."""
+        if current is None:
+            current = Backend(backend, [line.member() for line in upstream_servers(
+                self.text if self.text is not None else self.host.read(self.config), backend, self.describe())])
+        down = [name for name in names if current.require(name).state != ENABLED]
+        count = None
+        if down:
+            gen = self.generation(self.master_pid())
+            if self.old_generation is not None:
+                count = len(self.old_generation & gen.alive)
+            else:
+                count = len(gen.shutting_down)
+        return dict((name, count if name in down else None) for name in names)
 
     # -- the transaction
     def apply(self, backend, changes):

@@ -137,6 +137,7 @@ class Run(object):
         self.names = [r.name for r in self.requests]
         self.result = dict(changed=False, backend=self.backend_name)
         self.applied = []          # human descriptions of what this run changed
+        self.drained_counts = {}   # last active counts the drain wait saw (when it ended in time)
 
     # -- small helpers
     def where(self):
@@ -165,7 +166,7 @@ class Run(object):
                              min_active=self.params['min_active'], force=self.params['force'],
                              ramp_steps=(self.params.get('ramp') or {}).get('steps'))
             self.result['before'] = _states(backend, self.names)
-            self.result['active_start'] = self.adapter.active(self.backend_name, self.names)
+            self.result['active_start'] = self.adapter.active(self.backend_name, self.names, current=backend)
         except BalancerError as exc:
             # Before any change: the message says 'Nothing was changed.' where it matters.
             msg = str(exc)
@@ -193,7 +194,7 @@ class Run(object):
             self.ramp(plan)
             final = self.read()
             self.result['after'] = _states(final, self.names)
-            self.result['active_end'] = self.adapter.active(self.backend_name, self.names)
+            self.result['active_end'] = self.active_end(final)
             self.result['members'] = [m.as_dict() for m in final.members]
         except BalancerError as exc:
             self.fail('%s: %s%s' % (self.where(), exc, self.after_note()))
@@ -205,6 +206,14 @@ class Run(object):
             self.result['diff'] = dict(before=_diff_view(self.result.get('before', {})),
                                        after=_diff_view(after))
         return self.result
+
+    def active_end(self, final):
+        """Counts at the end: the drain wait's last (fresh) ones, the adapter's for the others."""
+        counts = dict(self.drained_counts)
+        rest = [n for n in self.names if n not in counts]
+        if rest:
+            counts.update(self.adapter.active(self.backend_name, rest, current=final))
+        return counts
 
     def apply(self, changes, step):
         try:
@@ -260,6 +269,8 @@ class Run(object):
                           self.params['drain_timeout'], self.params['poll_interval'], self.clock, self.sleep)
         self.result['drain_seconds'] = round(waited.elapsed, 3)
         if waited.ok:
+            if not plan.ramps:            # a ramp takes time: count again at the end
+                self.drained_counts = waited.value
             return
         busy = ', '.join("'%s' %s active" % (n, waited.value[n]) for n in names if waited.value[n])
         msg = ('%s: still active after drain_timeout=%ss (%d polls): %s.'

@@ -92,7 +92,7 @@ class FakeAdapter(object):
             if change.weight is not None:
                 member.weight = change.weight
 
-    def active(self, backend, names):
+    def active(self, backend, names, current=None):
         self.calls.append(('active', tuple(names)))
         counts = {}
         for name in names:

@@ -131,7 +131,7 @@ def test_not_a_manager_page():
     assert "'version=v1" in str(info.value)
 
 
-@settings(max_examples=200)
+@settings(max_examples=200, deadline=None)
 @given(st.text(max_size=300))
 def test_parser_fails_only_with_response_errors(text):
     try:
@@ -140,7 +140,7 @@ def test_parser_fails_only_with_response_errors(text):
         pass
 
 
-@settings(max_examples=100)
+@settings(max_examples=100, deadline=None)
 @given(st.integers(min_value=0, max_value=len(read_fixture('apache/page_initial.html'))))
 def test_any_truncation_is_an_error_or_complete(cut):
     """A page cut anywhere never yields a balancer with members missing without an error."""

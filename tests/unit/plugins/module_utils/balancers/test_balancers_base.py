@@ -6,7 +6,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given, settings, strategies as st
 
 from ansible_collections.zerodowntime.deploy.plugins.module_utils._balancers._base import (
     DISABLED, DOWN, DRAINED, ENABLED, UNKNOWN, UP,
@@ -74,6 +74,7 @@ def test_ramp_weights(target, steps, expected):
     assert ramp_weights(target, steps) == expected
 
 
+@settings(deadline=None)
 @given(st.integers(min_value=1, max_value=256), st.lists(st.integers(min_value=0, max_value=200), max_size=8))
 def test_ramp_weights_properties(target, steps):
     weights = ramp_weights(target, steps)

@@ -10,7 +10,7 @@ import socket
 import threading
 
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given, settings, strategies as st
 
 from ansible_collections.zerodowntime.deploy.plugins.module_utils._balancers._base import (
     DISABLED, DOWN, DRAINED, ENABLED, UNCONFIRMED, UNKNOWN, UP,
@@ -87,6 +87,7 @@ def test_split_outputs_reports_a_truncated_answer():
 _line = st.text(alphabet=st.characters(blacklist_characters='\n\r', blacklist_categories=('Cs',)), min_size=1)
 
 
+@settings(deadline=None)
 @given(st.lists(st.lists(_line, max_size=4), min_size=1, max_size=5))
 def test_split_outputs_round_trip(outputs):
     texts = ['\n'.join(lines) for lines in outputs]
@@ -187,6 +188,7 @@ def test_read_on_a_socket_without_admin_level():
         HaproxyAdapter(FakeApi('Permission denied\n\n\n')).read('app')
 
 
+@settings(deadline=None)
 @given(st.text(max_size=400))
 def test_parsers_fail_only_with_response_errors(text):
     for parser in (parse_show_stat, parse_servers_state):

@@ -130,7 +130,7 @@ def test_edit_is_idempotent_and_leaves_other_upstreams():
 _address = st.sampled_from(['127.0.0.1:18241', '127.0.0.1:18242', '127.0.0.1:18243', 'unix:/run/app.sock'])
 
 
-@settings(max_examples=200)
+@settings(max_examples=200, deadline=None)
 @given(st.lists(st.tuples(_address, st.sampled_from([None, ENABLED, DISABLED]),
                           st.one_of(st.none(), st.integers(min_value=1, max_value=99))),
                 max_size=4, unique_by=lambda t: t[0]))
@@ -294,6 +294,14 @@ def test_active_without_a_reload_counts_workers_shutting_down():
     host = FakeHost(text=CONFIG, listings=[DRAINING])
     nginx, clock = adapter(host)
     assert nginx.active('app', ['127.0.0.1:18243']) == {'127.0.0.1:18243': 1}
+
+
+def test_active_of_members_in_rotation_needs_no_process_listing():
+    host = FakeHost()
+    nginx, clock = adapter(host)
+    assert nginx.active('app', ['127.0.0.1:18241', '127.0.0.1:18242']) == {'127.0.0.1:18241': None,
+                                                                          '127.0.0.1:18242': None}
+    assert host.calls == []
 
 
 def test_drained_folds_into_disabled():

@@ -70,6 +70,12 @@ def test_drain_waits_until_active_is_zero(clock):
     assert [m['name'] for m in result['members']] == ['a', 'b']
 
 
+def test_counts_are_not_read_again_after_a_drain_wait(clock):
+    adapter = FakeAdapter(two(), active={'a': [3, 0]})
+    run(adapter, clock, member='a', state='drained')
+    assert [c for c in adapter.calls if c[0] == 'active'] == [('active', ('a',)), ('active', ('a',))]
+
+
 def test_already_in_state_is_unchanged_but_still_waits_for_active_requests(clock):
     adapter = FakeAdapter(two(a_state=DRAINED), active={'a': [1, 1, 0]})
     result = run(adapter, clock, member='a', state='drained')
