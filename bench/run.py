@@ -28,25 +28,33 @@ ENV = BenchEnv(port=18600, backend_ports=tuple(range(18610, 18660)), prefix=dock
                images={'v1': 'zerodowntime-test/app:v1', 'v2': 'zerodowntime-test/app:v2'},
                backends=catalog.DEFAULT_BACKENDS)
 READY_PROBE_PORT = 18699
-# Rough seconds per swap, for the estimate printed before the run.
-SWAP_GUESS = dict(baseline=1.5, plumbing=6.0, ours=5.0)
+# Rough seconds per swap (rolling_restart: per backend) and per run outside the swaps, for the
+# estimate printed before the run; seen on the 2-core machine while other tests ran.
+SWAP_GUESS = dict(baseline=1.5, plumbing=6.0, blue_green=8.0, rolling_restart=15.0)
+RUN_OVERHEAD = dict(baseline=5.0, plumbing=15.0, ours=20.0)
 
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n', maxsplit=1)[0])
     parser.add_argument('--quick', action='store_true', help='smoke run: one low load, 2 swaps')
-    parser.add_argument('--full', action='store_true', help="every load for the collection's strategies too")
+    parser.add_argument('--full', action='store_true',
+                        help="the collection's strategies under every load with the targets' 20 swaps, and the scale series")
+    parser.add_argument('--scale', action='store_true', help='the rolling_restart scale series also without --full')
     parser.add_argument('--strategies', help='comma-separated names (default: the plan\'s own)')
-    parser.add_argument('--swaps', type=int, default=catalog.OURS_SWAPS,
-                        help="swaps per run of the collection's strategies (default: %(default)s, the targets' count)")
+    parser.add_argument('--swaps', type=int, help="swaps per run of the collection's strategies (default: the plan's)")
     parser.add_argument('--results', default=RESULTS, help='where results/<timestamp>/ goes')
     parser.add_argument('--skip-loadgen-check', action='store_true', help='no wrk cross-check')
     return parser.parse_args(argv)
 
 
 def estimate_seconds(runs, timing):
-    per_run = 5 + timing.warmup + timing.steady_before + timing.steady_after
-    return sum(per_run + plan.swaps * (SWAP_GUESS[plan.strategy.kind] + timing.pause) for plan in runs)
+    total = 0.0
+    for plan in runs:
+        strategy = plan.strategy
+        per_swap = SWAP_GUESS[strategy.role or strategy.kind] * (plan.backends if strategy.role == 'rolling_restart' else 1)
+        total += (RUN_OVERHEAD[strategy.kind] + timing.warmup + timing.steady_before + timing.steady_after
+                  + plan.swaps * (per_swap + timing.pause))
+    return total
 
 
 def check_images():
@@ -103,7 +111,8 @@ def main(argv=None):
     signal.signal(signal.SIGTERM, _interrupt)
     check_images()
     only = set(args.strategies.split(',')) if args.strategies else None
-    runs, scale, pending = catalog.build_plan(quick=args.quick, full=args.full, only=only, ours_swaps=args.swaps)
+    runs, scale, pending = catalog.build_plan(quick=args.quick, full=args.full, only=only, ours_swaps=args.swaps,
+                                              scale=args.scale)
     timing = session.QUICK_TIMING if args.quick else session.DEFAULT_TIMING
     mode = 'quick' if args.quick else ('full' if args.full else 'default')
     started = datetime.datetime.now(datetime.timezone.utc)
@@ -124,7 +133,7 @@ def main(argv=None):
         sweep_containers()
     infos = dict((plan.strategy.name, plan.strategy.info()) for plan in runs + scale)
     document['strategies'], document['best_baseline'] = report.evaluate_strategies(
-        document['runs'], infos, required_swaps=catalog.OURS_SWAPS)
+        document['runs'], infos, required_swaps=catalog.TARGET_SWAPS)
     document['elapsed_s'] = round(time.monotonic() - began, 1)
     directory = report.write(document, args.results, started.strftime('%Y%m%dT%H%M%SZ'))
     print('\n'.join(['', 'summary:'] + [entry['summary'] for entry in document['strategies'].values()]

@@ -75,13 +75,20 @@ def swaps_from_events(events, specs, to_monotonic):
     return swaps
 
 
+def _result_message(result):
+    """The message of a task result; for a loop, that of its first failed item."""
+    failed_items = [item for item in result.get('results') or [] if isinstance(item, dict) and item.get('failed')]
+    if failed_items:
+        return _result_message(failed_items[0])
+    return result.get('msg') or result.get('stderr') or 'failed'
+
+
 def failure_message(events):
     """'task: message' of the last failed task (the one that ended the play), or None."""
     for event in reversed(events):
         data = event.get('event_data') or {}
         if event.get('event') in ('runner_on_failed', 'runner_on_unreachable') and not data.get('ignore_errors'):
-            result = data.get('res') or {}
-            return '%s: %s' % (data.get('task'), result.get('msg') or result.get('stderr') or 'failed')
+            return '%s: %s' % (data.get('task'), _result_message(data.get('res') or {}))
     return None
 
 

@@ -33,11 +33,13 @@ class StrategyError(RuntimeError):
 
 
 class Strategy(object):
-    """Base of every strategy. kind: 'baseline' | 'ours' | 'plumbing'. hand_script: the name of
+    """Base of every strategy. kind: 'baseline' | 'ours' | 'plumbing'; role: the collection role
+    it measures (ours) or None. hand_script: the name of
     the baseline doing the same by hand (for the wall-time target), or None. mixed_window_target:
     whether 'mixed-version window <= longest in-flight request' is a target (blue/green)."""
 
     kind = 'baseline'
+    role = None
     hand_script = None
     mixed_window_target = True
     description = ''

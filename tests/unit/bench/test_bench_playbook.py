@@ -76,3 +76,10 @@ def test_failure_message_is_the_last_failed_task():
     ]
     assert playbook.failure_message(events) == 'Fail with the reason: rolled back'
     assert playbook.failure_message(events[:1]) is None
+
+
+def test_failure_message_of_a_loop_is_its_first_failed_item():
+    items = [dict(failed=False, msg='fine'), dict(failed=True, msg='drain timed out')]
+    result = dict(msg='One or more items failed', results=items)
+    events = [dict(event='runner_on_failed', event_data=dict(task='Drain', res=result))]
+    assert playbook.failure_message(events) == 'Drain: drain timed out'
