@@ -357,7 +357,7 @@ def markdown(results):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n', maxsplit=1)[0])
     parser.add_argument('--adapters', default='haproxy,apache,nginx')
     parser.add_argument('--runs', type=int, default=10)
     parser.add_argument('--held', type=int, default=3, help='requests held in flight per drain')

@@ -7,6 +7,8 @@ __metaclass__ = type
 
 import base64
 import io
+import os
+import subprocess
 import tarfile
 
 import pytest
@@ -18,7 +20,7 @@ from ansible_collections.zerodowntime.deploy.plugins.module_utils._balancers._ba
 )
 from ansible_collections.zerodowntime.deploy.plugins.module_utils._balancers import _nginx
 from ansible_collections.zerodowntime.deploy.plugins.module_utils._balancers._nginx import (
-    PROC_SCRIPT, ContainerHost, Generation, NginxAdapter, edit_upstream, parse, parse_processes, tokenize,
+    PROC_SCRIPT, ContainerHost, Generation, LocalHost, NginxAdapter, edit_upstream, parse, parse_processes, tokenize,
     upstream_servers,
 )
 from ansible_collections.zerodowntime.deploy.tests.unit.plugins.module_utils.balancers.balancer_helpers import (
@@ -299,8 +301,8 @@ def test_active_without_a_reload_counts_workers_shutting_down():
 def test_active_of_members_in_rotation_needs_no_process_listing():
     host = FakeHost()
     nginx, clock = adapter(host)
-    assert nginx.active('app', ['127.0.0.1:18241', '127.0.0.1:18242']) == {'127.0.0.1:18241': None,
-                                                                          '127.0.0.1:18242': None}
+    counts = nginx.active('app', ['127.0.0.1:18241', '127.0.0.1:18242'])
+    assert counts == {'127.0.0.1:18241': None, '127.0.0.1:18242': None}
     assert host.calls == []
 
 
@@ -308,6 +310,35 @@ def test_drained_folds_into_disabled():
     nginx, clock = adapter(FakeHost())
     assert nginx.effective_state('drained') == DISABLED
     assert nginx.effective_state('enabled') == ENABLED
+
+
+# ---------------------------------------------------------------- nginx on this host (real /proc, real files)
+
+class LocalModule(object):
+    def run_command(self, argv):
+        proc = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, check=False)
+        return proc.returncode, proc.stdout.decode('utf-8', 'replace'), proc.stderr.decode('utf-8', 'replace')
+
+
+def test_process_script_on_this_host_sees_this_process():
+    rc, out, err = LocalHost(LocalModule()).run(['sh', '-c', PROC_SCRIPT])
+    assert rc == 0
+    procs = dict((p.pid, p) for p in parse_processes(out))
+    me = procs[os.getpid()]
+    assert me.ppid == os.getppid()
+    assert 'python' in me.cmdline or 'pytest' in me.cmdline
+
+
+def test_local_write_is_in_place(tmp_path):
+    path = tmp_path / 'app.conf'
+    path.write_text(CONFIG)
+    inode = os.stat(str(path)).st_ino
+    host = LocalHost(LocalModule())
+    host.write(str(path), 'upstream app { server a:1 down; }\n')
+    assert host.read(str(path)) == 'upstream app { server a:1 down; }\n'
+    assert os.stat(str(path)).st_ino == inode
+    with pytest.raises(BalancerConnectionError, match=r'Cannot read .*none.conf on this host: No such file'):
+        host.read(str(tmp_path / 'none.conf'))
 
 
 # ---------------------------------------------------------------- container host
