@@ -4,7 +4,8 @@ import statistics
 
 
 def aggregate(runs):
-    """Totals of one strategy's measured runs (runs that failed to run are counted apart)."""
+    """Totals of one strategy's runs: requests and failures of every run that sent load (also
+    of runs that broke), the rest over the runs that completed."""
     measured = [run for run in runs if not run.get('error')]
     walls = [run['swap_wall_s']['median'] for run in measured if run['swap_wall_s']['median'] is not None]
     throughputs = [run['throughput_ratio'] for run in measured if run['throughput_ratio'] is not None]
@@ -12,8 +13,8 @@ def aggregate(runs):
     return dict(
         runs=len(measured),
         broken_runs=len(runs) - len(measured),
-        requests=sum(run['requests'] for run in measured),
-        failed=sum(run['failed'] for run in measured),
+        requests=sum(run.get('requests', 0) for run in runs),
+        failed=sum(run.get('failed', 0) for run in runs),
         swaps=sum(len(run['swaps']) for run in measured),
         median_wall_s=round(statistics.median(walls), 3) if walls else None,
         throughput_ratio=min(throughputs) if throughputs else None,
@@ -47,6 +48,8 @@ def _fmt(value, pattern):
 
 def summary_line(name, totals, targets, best_name, best):
     """One line: failed, swap time, swap throughput and p99 against the best baseline; targets met."""
+    if not totals['runs']:
+        return '%s: no run completed (%d failed of %d requests sent)' % (name, totals['failed'], totals['requests'])
     met = sum(1 for target in targets.values() if target['met'] is True)
     missed = sum(1 for target in targets.values() if target['met'] is False)
     parts = ['%s: %d failed of %d requests over %d swaps' % (name, totals['failed'], totals['requests'], totals['swaps'])]

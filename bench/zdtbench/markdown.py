@@ -38,7 +38,9 @@ def latency_cell(latency):
 def run_row(run):
     head = [run['strategy'], run['load']['label']]
     if run.get('error'):
-        return head + ['–', '–', text_cell('run failed: %s' % run['error'])] + ['–'] * 7
+        # Requests sent before the run broke still count (absent when the load never started).
+        counts = [run['requests'], failed_cell(run)] if 'requests' in run else ['–', '–']
+        return head + ['–'] + counts + [text_cell('run failed: %s' % run['error'])] + ['–'] * 6
     steady, during = run['steady'], run['swap']
     share = '' if run['throughput_ratio'] is None else ' (%.0f%%)' % (100 * run['throughput_ratio'])
     return head + [

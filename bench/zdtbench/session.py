@@ -23,9 +23,33 @@ SWAP_BUDGET = 60.0              # seconds a swap may take before the load stops 
 EXPECTED_ERRORS = (StrategyError, DockerError, NotAnswering)   # their text says it all: no traceback
 
 
+class SwapsFailed(Exception):
+    """The swaps failed under load; the requests sent meanwhile still count."""
+
+    def __init__(self, cause, samples):
+        super(SwapsFailed, self).__init__(str(cause))
+        self.cause = cause
+        self.samples = samples
+
+
+def _swaps_under_load(strategy, env, load, specs, timing, max_seconds):
+    """Load, steady time, the swaps, steady time. Returns (samples, swaps, generator); raises
+    SwapsFailed with the samples when the swaps fail."""
+    generator = LoadGenerator(env.url, load.concurrency, load.keepalive, max_seconds=max_seconds)
+    with generator:
+        time.sleep(timing.warmup + timing.steady_before)
+        try:
+            swaps = strategy.run_swaps(specs, timing.pause)
+        except Exception as exc:
+            raise SwapsFailed(exc, generator.stop())
+        time.sleep(max(0.0, timing.steady_after - timing.pause))
+        return generator.stop(), swaps, generator
+
+
 def run_one(plan, env, timing, ready_reference=None, log=print):
     """Run ``plan`` (a catalog.RunPlan); returns the run's record (see stats.analyze) with
-    strategy, load, error (None, or what failed — the run is then reported without numbers)."""
+    strategy, load, error (None, or what failed — then only the counts of the requests sent, if
+    the load had started)."""
     strategy, load = plan.strategy, plan.load
     record = dict(strategy=strategy.name, load=dict(concurrency=load.concurrency, keepalive=load.keepalive,
                                                     label=load_label(load)),
@@ -37,13 +61,11 @@ def run_one(plan, env, timing, ready_reference=None, log=print):
     began = time.monotonic()
     try:
         strategy.setup(env)
-        generator = LoadGenerator(env.url, load.concurrency, load.keepalive, max_seconds=max_seconds)
-        with generator:
-            time.sleep(timing.warmup + timing.steady_before)
-            swaps = strategy.run_swaps(specs, timing.pause)
-            time.sleep(max(0.0, timing.steady_after - timing.pause))
-            samples = generator.stop()
+        samples, swaps, generator = _swaps_under_load(strategy, env, load, specs, timing, max_seconds)
     except Exception as exc:        # a broken run is reported; the other runs go on
+        if isinstance(exc, SwapsFailed):
+            record.update(stats.counts(exc.samples))
+            exc = exc.cause
         record['error'] = '%s: %s' % (type(exc).__name__, exc)
         log('  run failed: %s' % record['error'])
         if not isinstance(exc, EXPECTED_ERRORS):

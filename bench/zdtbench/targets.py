@@ -32,16 +32,17 @@ def _measured(runs):
 
 
 def zero_failed(runs, required_swaps=REQUIRED_SWAPS):
-    runs = _measured(runs)
-    if not runs:
-        return _result(None, 'no run')
-    failed = sum(run['failed'] for run in runs)
+    """Failed requests of every run that sent load, also of runs that broke midway."""
+    failed = sum(run.get('failed', 0) for run in runs)
+    broken = len(runs) - len(_measured(runs))
+    detail = '%d failed over %d runs' % (failed, len(runs)) + (' (%d did not complete)' % broken if broken else '')
+    if failed:
+        return _result(False, detail)
+    if broken:
+        return _result(None, detail)
     covered = set((run['load']['keepalive']) for run in runs
                   if run['load']['concurrency'] >= REQUIRED_CONCURRENCY
                   and len(run['swaps']) >= required_swaps)
-    detail = '%d failed over %d runs' % (failed, len(runs))
-    if failed:
-        return _result(False, detail)
     if covered != {True, False}:
         return _result(None, detail + '; not run at %d clients x %d swaps, keep-alive and not'
                        % (REQUIRED_CONCURRENCY, required_swaps))

@@ -17,6 +17,13 @@ def test_aggregate_over_measured_runs():
     assert totals['throughput_ratio'] == 0.8 and totals['p99_ratio'] == 3.0
 
 
+def test_summary_of_a_strategy_without_a_completed_run():
+    broken = run_record(error='boom')
+    broken.update(requests=10, failed=1)
+    totals = compare.aggregate([broken])
+    assert compare.summary_line('x', totals, {}, None, None) == 'x: no run completed (1 failed of 10 requests sent)'
+
+
 def test_best_baseline_fewest_failed_then_fastest():
     totals = dict(naive=dict(runs=1, failed=100, median_wall_s=0.5),
                   slow=dict(runs=1, failed=0, median_wall_s=2.0),

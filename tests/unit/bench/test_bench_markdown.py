@@ -25,7 +25,13 @@ def test_run_row_has_every_column_also_for_a_broken_run():
     assert len(good) == len(broken) == len(markdown.RUN_COLUMNS)
     assert good[6] == '50 (50%)'
     assert good[9] == '1.25/1.25'
-    assert broken[4] == 'run failed: StrategyError: setup / failed second line'   # one cell, one line
+    assert broken[3:6] == ['–', '–', 'run failed: StrategyError: setup / failed second line']   # one line
+
+
+def test_a_run_that_broke_under_load_still_shows_its_requests():
+    run = run_record(error='StrategyError: drain timed out')
+    run.update(requests=500, failed=2, errors=dict(reset=2))
+    assert markdown.run_row(run)[3:5] == [500, '**2** (reset 2)']
 
 
 def test_scale_table_per_member_overhead():

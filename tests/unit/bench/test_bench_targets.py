@@ -22,8 +22,12 @@ def test_any_failure_misses_the_zero_target_whatever_the_coverage():
     assert result == dict(met=False, detail='3 failed over 1 runs')
 
 
-def test_broken_runs_are_not_measurements():
-    assert targets.zero_failed([run_record(error='boom')])['met'] is None
+def test_broken_runs_are_not_measurements_but_their_failures_count():
+    assert targets.zero_failed(BOTH_256 + [run_record(error='boom')]) == dict(
+        met=None, detail='0 failed over 3 runs (1 did not complete)')
+    broken = run_record(error='boom')
+    broken.update(requests=10, failed=1)
+    assert targets.zero_failed(BOTH_256 + [broken])['met'] is False
 
 
 def test_p99_and_throughput_use_the_worst_run():

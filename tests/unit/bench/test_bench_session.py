@@ -1,0 +1,82 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""One run with a fake load generator and fake strategies: records, broken runs, teardown."""
+
+from zdtbench import catalog, session
+from zdtbench.strategy import BenchEnv, Strategy, StrategyError
+
+from ansible_collections.zerodowntime.deploy.tests.unit.bench.bench_helpers import failed, ok, swap
+
+NO_WAIT = session.Timing(warmup=0.0, steady_before=0.0, pause=0.0, steady_after=0.0, settle=0.0)
+ENV = BenchEnv(18600, (18610,), {'v1': 'app:v1', 'v2': 'app:v2'}, 'zdt-bench-', 3)
+
+
+class FakeGenerator(object):
+    samples = [ok(0.1), failed(0.2, 'reset'), ok(0.3, version='v2')]
+
+    def __init__(self, *args, **kwargs):
+        self.started_at = self.stopped_at = None
+
+    def __enter__(self):
+        self.started_at = 0.0
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def stop(self):
+        self.stopped_at = 1.0
+        return list(self.samples)
+
+
+class FakeStrategy(Strategy):
+    def __init__(self, fail_at=None):
+        super(FakeStrategy, self).__init__('fake')
+        self.fail_at = fail_at
+        self.calls = []
+
+    def setup(self, env):
+        self.calls.append('setup')
+        if self.fail_at == 'setup':
+            raise StrategyError('setup broke')
+
+    def run_swaps(self, specs, pause):
+        self.calls.append('swaps')
+        if self.fail_at == 'swaps':
+            raise StrategyError('drain timed out')
+        return [swap(0, 0.15, 0.25)]
+
+    def teardown(self):
+        self.calls.append('teardown')
+        self.notes.append('a note')
+
+
+def run(strategy, monkeypatch):
+    monkeypatch.setattr(session, 'LoadGenerator', FakeGenerator)
+    plan = catalog.RunPlan(strategy, catalog.Load(4, True), 1, 3)
+    return session.run_one(plan, ENV, NO_WAIT, ready_reference=0.05, log=lambda line: None)
+
+
+def test_a_run_is_analysed(monkeypatch):
+    strategy = FakeStrategy()
+    record = run(strategy, monkeypatch)
+    assert strategy.calls == ['setup', 'swaps', 'teardown']
+    assert record['error'] is None and record['notes'] == ['a note']
+    assert (record['requests'], record['failed'], len(record['swaps'])) == (3, 1, 1)
+    assert record['load']['label'] == 'c=4 keep-alive'
+
+
+def test_failed_swaps_keep_the_counts_of_the_load(monkeypatch):
+    strategy = FakeStrategy(fail_at='swaps')
+    record = run(strategy, monkeypatch)
+    assert strategy.calls == ['setup', 'swaps', 'teardown']
+    assert record['error'] == 'StrategyError: drain timed out'
+    assert (record['requests'], record['failed'], record['errors']['reset']) == (3, 1, 1)
+    assert 'swaps' not in record
+
+
+def test_failed_setup_is_torn_down_and_has_no_counts(monkeypatch):
+    strategy = FakeStrategy(fail_at='setup')
+    record = run(strategy, monkeypatch)
+    assert strategy.calls == ['setup', 'teardown']
+    assert record['error'] == 'StrategyError: setup broke' and 'requests' not in record
