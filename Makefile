@@ -101,15 +101,31 @@ awx: setup  ## the playbooks through ansible-runner, the engine AWX runs jobs wi
 	$(call say,Playbooks through ansible-runner (AWX's engine))
 	$(BIN)/python -m pytest -q -p no:cacheprovider tests/awx
 
+.PHONY: fault
+fault: setup  ## kill deploys anywhere, race them, feed them garbage (SLOW=1: random kill points too)
+	$(call say,Fault injection: kill points, rollback paths, races, bad inputs$(if $(filter 1 yes true,$(SLOW)), and random kill points))
+	$(BIN)/python -m pytest -q -rfx -p no:cacheprovider -n 2 --dist loadgroup tests/fault $(if $(filter 1 yes true,$(SLOW)),--run-slow)
+
 .PHONY: molecule
-molecule: setup  ## Molecule scenarios (roles end to end under load)
+# Every scenario in molecule/*/ whose name does not start with '_' (molecule/_shared holds the
+# playbooks they share), or only those of SCENARIOS="a b". All of them run, also after a failure;
+# a summary with each one's wall time ends the output, and the target fails if any failed.
+molecule: setup  ## Molecule scenarios (roles end to end under load); SCENARIOS="a b" runs only those
 	$(call say,Molecule scenarios)
-	@scenarios=$$(ls molecule/*/molecule.yml 2>/dev/null | xargs -rn1 dirname | xargs -rn1 basename | grep -v '^_' || true); \
-	  if [ -z "$$scenarios" ]; then echo "no Molecule scenario yet"; fi; \
-	  for s in $$scenarios; do echo "--- molecule test -s $$s"; $(BIN)/molecule test -s $$s; done
+	@scenarios="$(SCENARIOS)"; \
+	  [ -n "$$scenarios" ] || scenarios=$$(ls molecule/*/molecule.yml 2>/dev/null | xargs -rn1 dirname | xargs -rn1 basename | grep -v '^_' || true); \
+	  if [ -z "$$scenarios" ]; then echo "no Molecule scenario yet"; exit 0; fi; \
+	  summary=""; failed=""; all=$$SECONDS; \
+	  for s in $$scenarios; do \
+	    echo "--- molecule test -s $$s"; start=$$SECONDS; \
+	    if $(BIN)/molecule test -s $$s; then result=passed; else result=FAILED; failed="$$failed $$s"; fi; \
+	    summary="$$summary$$(printf '%-28s %-6s %5ss' "$$s" "$$result" "$$((SECONDS - start))")\n"; \
+	  done; \
+	  printf '\n%b%-28s %-6s %5ss\n' "$$summary" "all" "" "$$((SECONDS - all))"; \
+	  if [ -n "$$failed" ]; then echo "failed:$$failed"; exit 1; fi
 
 .PHONY: test
-test: setup units sanity lint integration awx molecule  ## every layer, on a fresh machine too
+test: setup units sanity lint integration awx fault molecule  ## every layer, on a fresh machine too
 	$(call say,make test: every layer passed)
 
 # ---------------------------------------------------------------- the main job
