@@ -67,6 +67,7 @@ collection: venv  ## copy the working tree and install the built collection unde
 	cd $(SRC) && git init -q && git add -A
 	cd $(SRC) && $(BIN)/ansible-galaxy collection build --force --output-path $(TMP)/dist >/dev/null
 	$(BIN)/ansible-galaxy collection install --force -p $(INSTALLED_ROOT) $(TARBALL) >/dev/null
+	cd $(INSTALLED) && git init -q && git add -A
 	@echo "built $(TARBALL), installed to $(INSTALLED)"
 
 .PHONY: setup
