@@ -6,6 +6,7 @@ same way, for comparison.
 """
 
 import collections
+import statistics
 
 Target = collections.namedtuple('Target', 'key title')
 
@@ -80,7 +81,7 @@ def mixed_window(runs, applies=True):
 
 def _median_wall(runs):
     walls = [run['swap_wall_s']['median'] for run in _measured(runs) if run['swap_wall_s']['median'] is not None]
-    return sorted(walls)[len(walls) // 2] if walls else None
+    return statistics.median(walls) if walls else None
 
 
 def wall_vs_hand(runs, hand_runs):

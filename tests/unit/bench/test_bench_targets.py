@@ -62,3 +62,8 @@ def test_evaluate_names_every_target():
     result = targets.evaluate(BOTH_256, info)
     assert set(result) == set(target.key for target in targets.TARGETS)
     assert result['mixed_window']['met'] is None and result['wall_vs_hand']['met'] is None
+
+
+def test_wall_time_is_the_median_over_the_runs():
+    runs = [run_record(wall=1.0), run_record(wall=3.0)]
+    assert targets.wall_vs_hand(runs, [run_record(wall=1.0)])['detail'] == 'median swap 2.00 s vs hand 1.00 s (2.00x)'
