@@ -1,5 +1,7 @@
 """One PNG per strategy: for each load, throughput, errors and latency over time, swap phases shaded."""
 
+import textwrap
+
 import matplotlib
 
 matplotlib.use('Agg')                 # files only, no display
@@ -9,6 +11,7 @@ from matplotlib.patches import Patch  # noqa: E402
 
 ERROR_COLORS = dict(status='tab:orange', refused='tab:red', reset='tab:purple', timeout='tab:brown',
                     closed='tab:pink', other='tab:gray')
+LABEL_CHARS = 60
 PHASE_COLORS = ('tab:blue', 'tab:green', 'tab:olive', 'tab:cyan', 'tab:orange', 'tab:purple', 'tab:gray')
 
 
@@ -70,7 +73,12 @@ def plot_strategy(name, runs, path):
     if not runs:
         return None
     colors = phase_colors(runs)
-    figure, axes = plt.subplots(3, len(runs), figsize=(4.2 * len(runs) + 1, 8.5), squeeze=False,
+    # Playbook phases are task names, some long: the legend gets as many rows as it needs.
+    legend_columns = max(1, min(len(colors), len(runs)))
+    legend_rows = -(-len(colors) // legend_columns)
+    legend_inches = 0.4 + 0.25 * legend_rows
+    height = 8.5 + legend_inches
+    figure, axes = plt.subplots(3, len(runs), figsize=(4.2 * len(runs) + 1, height), squeeze=False,
                                 sharex='col')
     for column, run in enumerate(runs):
         timeline = run['timeline']
@@ -82,10 +90,11 @@ def plot_strategy(name, runs, path):
             axis.grid(alpha=0.3)
         axes[0][column].set_title('%s, %d swaps, %d failed' % (run['load']['label'], len(run['swaps']), run['failed']),
                                   fontsize='small')
-    figure.legend(handles=[Patch(color=color, alpha=0.4, label=phase) for phase, color in colors.items()],
-                  loc='lower center', ncol=max(1, len(colors)), fontsize='small', title='swap phases')
+    figure.legend(handles=[Patch(color=color, alpha=0.4, label=textwrap.shorten(phase, LABEL_CHARS))
+                           for phase, color in colors.items()],
+                  loc='lower center', ncol=legend_columns, fontsize='small', title='swap phases')
     figure.suptitle(name)
-    figure.tight_layout(rect=(0, 0.06, 1, 0.97))
+    figure.tight_layout(rect=(0, (legend_inches + 0.2) / height, 1, 0.97))
     figure.savefig(path, dpi=90)
     plt.close(figure)
     return path
