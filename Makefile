@@ -102,11 +102,6 @@ awx: setup  ## the playbooks through ansible-runner, the engine AWX runs jobs wi
 	$(call say,Playbooks through ansible-runner (AWX's engine))
 	$(BIN)/python -m pytest -q -p no:cacheprovider tests/awx
 
-# Scenarios that fail for a known, open reason; `make molecule SCENARIOS=<name>` still runs one.
-# rolling_restart_apache: Apache's balancer-manager "Busy" counter was seen to stay above 0 on an
-# idle member after concurrent load, so the drain wait never ends (balancer_member trusts Busy).
-MOLECULE_KNOWN_FAILING := rolling_restart_apache
-
 .PHONY: molecule
 # Every scenario in molecule/*/ whose name does not start with '_' (molecule/_shared holds the
 # playbooks they share), or only those of SCENARIOS="a b". All of them run, also after a failure;
@@ -114,8 +109,7 @@ MOLECULE_KNOWN_FAILING := rolling_restart_apache
 molecule: setup  ## Molecule scenarios (roles end to end under load); SCENARIOS="a b" runs only those
 	$(call say,Molecule scenarios)
 	@scenarios="$(SCENARIOS)"; \
-	  [ -n "$$scenarios" ] || scenarios=$$(ls molecule/*/molecule.yml 2>/dev/null | xargs -rn1 dirname | xargs -rn1 basename | grep -v '^_' | grep -vxF -e '$(MOLECULE_KNOWN_FAILING)' || true); \
-	  for s in $(MOLECULE_KNOWN_FAILING); do echo "--- skipped $$s: known failing, see MOLECULE_KNOWN_FAILING in the Makefile"; done; \
+	  [ -n "$$scenarios" ] || scenarios=$$(ls molecule/*/molecule.yml 2>/dev/null | xargs -rn1 dirname | xargs -rn1 basename | grep -v '^_' || true); \
 	  if [ -z "$$scenarios" ]; then echo "no Molecule scenario yet"; exit 0; fi; \
 	  summary=""; failed=""; all=$$SECONDS; \
 	  for s in $$scenarios; do \

@@ -212,6 +212,16 @@ options:
   apache_client_key:
     description: Private key (PEM) of O(apache_client_cert).
     type: path
+  apache_stale_busy_after:
+    description:
+      - httpd updates a worker's C(Busy) without atomic operations; under concurrent load it drifts,
+        and a member that gets no request any more can show C(Busy 1) for good. While draining, a
+        member whose C(Busy), C(Elected), C(To) and C(From) have not changed for this many seconds
+        counts as idle, with a warning. A request in flight moves them when it ends, so set this
+        above the longest request the member serves.
+      - V(0) trusts C(Busy) alone.
+    type: float
+    default: 10.0
   nginx_config:
     description:
       - The nginx configuration file that holds the C(upstream) block (path inside the container

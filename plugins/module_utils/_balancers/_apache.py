@@ -21,6 +21,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import re
+import time
 import traceback
 
 from ansible.module_utils.six.moves.html_parser import HTMLParser
@@ -205,7 +206,7 @@ def _worker(header, row, balancer, where):
                 flags=status.split(),
                 factor=parse_number(values['Factor'], 'Factor of %s' % label, where),
                 busy=parse_number(values['Busy'], 'Busy of %s' % label, where),
-                elected=values.get('Elected', ''))
+                elected=values.get('Elected', ''), to=values.get('To', ''), sent=values.get('From', ''))
 
 
 def member_from_worker(worker):
@@ -313,18 +314,51 @@ class ApacheAdapter(BalancerAdapter):
     weight_range = (1, 100)
     atomic = False        # one POST per worker
 
-    def __init__(self, client):
+    def __init__(self, client, stale_busy_after=0, clock=time.monotonic, warn=None):
         self.client = client
         self._page = None
+        self.stale_busy_after = stale_busy_after
+        self.clock = clock
+        self.warn = warn or (lambda msg: None)
+        self._unchanged_since = {}     # member -> (its counters, when they were first seen so)
 
     @classmethod
-    def from_params(cls, params, module=None):
+    def from_params(cls, params, module=None, clock=time.monotonic):
         return cls(ManagerClient(
             params['apache_url'], params['request_timeout'],
             username=params.get('apache_username'), password=params.get('apache_password'),
             validate_certs=params.get('apache_validate_certs', True),
             ca_path=params.get('apache_ca_path'), client_cert=params.get('apache_client_cert'),
-            client_key=params.get('apache_client_key')))
+            client_key=params.get('apache_client_key')),
+            stale_busy_after=params.get('apache_stale_busy_after', 0), clock=clock,
+            warn=module.warn if module is not None else None)
+
+    def active(self, backend, names, current=None):
+        """Busy per member - except a Busy that no traffic explains.
+
+        httpd updates a worker's Busy without atomic operations, so under concurrent load it
+        drifts, and a member that gets no request any more can show Busy 1 for good (seen here
+        after a cutover: Elected frozen, Busy stuck at 1). A request really in flight moves
+        Elected, To or From when it ends, so a member whose counters have all stayed the same
+        for stale_busy_after seconds counts as idle, with a warning."""
+        counts = BalancerAdapter.active(self, backend, names, current)
+        if not self.stale_busy_after:
+            return counts
+        now = self.clock()
+        workers = dict((w['url'], w) for w in self._page['balancers'][normalize_balancer(backend)]['workers'])
+        for name in names:
+            worker = workers[name]
+            counters = (worker['busy'], worker['elected'], worker['to'], worker['sent'])
+            seen = self._unchanged_since.get(name)
+            if seen is None or seen[0] != counters:
+                self._unchanged_since[name] = (counters, now)
+            elif counts[name] and now - seen[1] >= self.stale_busy_after:
+                self.warn("Apache reports Busy %s for worker '%s' of balancer '%s', but none of its "
+                          "counters moved for %ss; counted as idle (httpd's Busy drifts under "
+                          "concurrent load; apache_stale_busy_after)."
+                          % (counts[name], name, normalize_balancer(backend), round(now - seen[1], 1)))
+                counts[name] = 0
+        return counts
 
     def describe(self):
         return 'the Apache balancer-manager at %s' % self.client.url

@@ -67,6 +67,7 @@ ARGUMENT_SPEC = dict(
     apache_ca_path=dict(type='path'),
     apache_client_cert=dict(type='path'),
     apache_client_key=dict(type='path', no_log=False),
+    apache_stale_busy_after=dict(type='float', default=10.0),
     nginx_config=dict(type='str'),
     nginx_container=dict(type='str'),
     nginx_binary=dict(type='str', default='nginx'),
@@ -103,6 +104,8 @@ def build_adapter(params, module, clock=time.monotonic, sleep=time.sleep):
         raise RunFailure(missing_required_lib('requests'), exception=_apache.REQUESTS_IMPORT_ERROR)
     if kind == 'nginx':
         return NginxAdapter.from_params(params, module, clock=clock, sleep=sleep)
+    if kind == 'apache':
+        return _apache.ApacheAdapter.from_params(params, module, clock=clock)
     return ADAPTERS[kind].from_params(params, module)
 
 

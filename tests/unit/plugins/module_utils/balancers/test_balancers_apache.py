@@ -274,3 +274,56 @@ def test_client_session_options():
     assert client.session.verify == '/ca.pem'
     assert client.session.cert == ('/c.pem', '/k.pem')
     assert ManagerClient(URL, 2.0, validate_certs=False, ca_path='/ca.pem').session.verify is False
+
+
+# ---------------------------------------------------------------- httpd's drifting Busy counter
+
+GREEN = 'http://127.0.0.1:18242'
+
+
+def with_elected(html, elected):
+    """The draining page with green's Elected cell changed (a request ended, or a new one came)."""
+    new, count = re.subn(r'(18242</a></td><td>green</td><td></td><td>5\.00</td><td>0</td><td>Init Drn Ok </td><td>)7(</td>)',
+                         lambda m: m.group(1) + str(elected) + m.group(2), html)
+    assert count == 1
+    return new
+
+
+class FakeClock(object):
+    def __init__(self, times):
+        self.times = list(times)
+
+    def __call__(self):
+        return self.times.pop(0)
+
+
+def drain_polls(pages, times, stale_busy_after=10.0):
+    warnings = []
+    adapter = ApacheAdapter(FakeClient(pages), stale_busy_after=stale_busy_after,
+                            clock=FakeClock(times), warn=warnings.append)
+    counts = [adapter.active('app', [GREEN])[GREEN] for dummy in pages]
+    return counts, warnings
+
+
+def test_busy_that_no_counter_explains_counts_as_idle_after_the_quiet_period():
+    busy = page('page_draining_busy.html')
+    counts, warnings = drain_polls([busy] * 4, [0.0, 5.0, 9.9, 10.0])
+    assert counts == [4, 4, 4, 0]
+    assert len(warnings) == 1
+    assert "Busy 4 for worker 'http://127.0.0.1:18242' of balancer 'app'" in warnings[0]
+    assert 'apache_stale_busy_after' in warnings[0]
+
+
+def test_moving_counters_restart_the_quiet_period():
+    busy = page('page_draining_busy.html')
+    pages = [busy, busy, with_elected(busy, 8), with_elected(busy, 8), with_elected(busy, 8)]
+    counts, warnings = drain_polls(pages, [0.0, 9.0, 10.0, 15.0, 20.0])
+    assert counts == [4, 4, 4, 4, 0]
+    assert len(warnings) == 1
+
+
+def test_zero_trusts_busy_alone():
+    busy = page('page_draining_busy.html')
+    counts, warnings = drain_polls([busy] * 3, [0.0, 100.0, 1000.0], stale_busy_after=0)
+    assert counts == [4, 4, 4]
+    assert warnings == []
