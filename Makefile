@@ -102,6 +102,11 @@ awx: setup  ## the playbooks through ansible-runner, the engine AWX runs jobs wi
 	$(call say,Playbooks through ansible-runner (AWX's engine))
 	$(BIN)/python -m pytest -q -p no:cacheprovider tests/awx
 
+.PHONY: fault
+fault: setup  ## kill deploys anywhere, race them, feed them garbage (SLOW=1: random kill points too)
+	$(call say,Fault injection: kill points / rollback paths / races / bad inputs$(if $(filter 1 yes true,$(SLOW)), / random kill points))
+	$(BIN)/python -m pytest -q -rfx -p no:cacheprovider -n 2 --dist loadfile --basetemp $(TMP)/fault tests/fault $(if $(filter 1 yes true,$(SLOW)),--run-slow)
+
 .PHONY: molecule
 # Every scenario in molecule/*/ whose name does not start with '_' (molecule/_shared holds the
 # playbooks they share), or only those of SCENARIOS="a b". All of them run, also after a failure;
@@ -121,7 +126,7 @@ molecule: setup  ## Molecule scenarios (roles end to end under load); SCENARIOS=
 	  if [ -n "$$failed" ]; then echo "failed:$$failed"; exit 1; fi
 
 .PHONY: test
-test: setup units sanity lint integration awx molecule  ## every layer, on a fresh machine too
+test: setup units sanity lint integration awx fault molecule  ## every layer, on a fresh machine too
 	$(call say,make test: every layer passed)
 
 # ---------------------------------------------------------------- the main job

@@ -1,0 +1,128 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The rollback paths of blue_green: a candidate that never gets ready, crashes in its warmup or
+in the watch window, turns unhealthy after the cutover, and a balancer that refuses the change.
+Each must end with the old version serving, the balancer as it was, zero failed requests (with
+the balancer strategies; see may_fail for what reuseport documents), and a message that names
+the step and the cause."""
+
+import os
+import re
+import time
+
+from harness.rollback import RollbackCase
+from tables import defects, kill_points
+
+
+def failed_at(task):
+    """The role's own failure message names the task that failed."""
+    return "failed at '%s'" % re.escape(task)
+
+
+STAGE = failed_at(kill_points.STAGE)
+WATCH = failed_at(kill_points.WATCH)
+CUTOVER = failed_at(kill_points.CUTOVER)
+# Without a watch window the reuseport swap is one module call, and its message is the failure
+# message: it names the step itself ('ready <name>-candidate failed').
+SWAP_READY = r'ready zdt-fault-\S+-candidate failed'
+
+# Seconds: the candidate crashes or turns unhealthy this long after it started, well after a
+# slow stage and cutover; the watch window is longer still (a crash ends it at once).
+LATE = 30
+WATCH_WINDOW = 90
+
+
+def quick_readiness(service, variables):
+    variables['blue_green_readiness']['timeout'] = 8
+
+
+def never_listens(service, variables):
+    """On a shared port the only proof of readiness is the new version's own answer (the app's
+    HEALTHCHECK probes the port, which the old container answers): a candidate that never binds
+    never gives it. (never-ready's /health fails, but its / answers with its version.)"""
+    quick_readiness(service, variables)
+    variables['blue_green_container']['env']['APP_STARTUP_DELAY'] = '3600'
+
+
+def warmup_outlives_a_crash(service, variables):
+    """Readiness passes at once (no HEALTHCHECK wait), the warmup lasts ~10 s, the app exits
+    after 3 s: the crash lands in the warmup."""
+    variables['blue_green_container'].update(wait_healthy=False)
+    variables['blue_green_container'].setdefault('env', {})['APP_CRASH_AFTER'] = '3'
+    variables['blue_green_readiness']['warmup'] = {
+        'urls': ['http://127.0.0.1:${APP_PORT}/slow?ms=20'], 'requests_per_url': 1000, 'concurrency': 2}
+
+
+def watched(env):
+    """A watch window, and the image's own HEALTHCHECK timings (how fast it notices matters)."""
+    def vary(service, variables):
+        variables['blue_green_watch'] = WATCH_WINDOW
+        variables['blue_green_container'].pop('healthcheck', None)
+        variables['blue_green_container'].setdefault('env', {}).update(env)
+    return vary
+
+
+def unknown_candidate_member(service, variables):
+    candidate = 'green' if service.active_slot() == 'blue' else 'blue'
+    variables['blue_green_balancers'][0]['members'][candidate] = 'no-such-server'
+
+
+def balancer_took_candidate_out(service):
+    """Hold the watch until HAProxy's own check has taken the candidate out: which of the two,
+    the watch or the balancer, notices first is a race, decided by load and check intervals - the
+    test starts from the moment the balancer has won it, as it does on any busy controller."""
+    deadline = time.monotonic() + 2 * LATE
+    while time.monotonic() < deadline:
+        servers = service.front.servers()
+        if any(s['state'] == 'enabled' and not s['up'] for s in servers.values()):
+            return
+        time.sleep(0.1)
+    raise AssertionError('HAProxy never took the candidate out: %s' % service.front.servers())
+
+
+def nothing(service):
+    pass
+
+
+BALANCER_FIRST = (kill_points.WATCH, balancer_took_candidate_out, nothing)
+
+
+def hide_socket(service):
+    os.rename(service.front.socket, service.front.socket + '.hidden')
+
+
+def restore_socket(service):
+    if os.path.exists(service.front.socket + '.hidden'):
+        os.rename(service.front.socket + '.hidden', service.front.socket)
+
+
+CASES = [
+    RollbackCase('never-ready-haproxy', 'haproxy', 'never-ready', STAGE, r'not ready|[Tt]imed out|timeout',
+                 vary=quick_readiness),
+    RollbackCase('never-listens-reuseport', 'reuseport', 'v3', SWAP_READY, r'Not ready after',
+                 vary=never_listens),
+    RollbackCase('crash-in-warmup-haproxy', 'haproxy', 'crash-after-ready', STAGE, r'warm',
+                 vary=warmup_outlives_a_crash),
+    RollbackCase('crash-in-watch-haproxy', 'haproxy', 'crash-after-ready', WATCH, r'exited',
+                 vary=watched({'APP_CRASH_AFTER': str(LATE)}), fault=BALANCER_FIRST,
+                 defect=defects.WATCH_WITHOUT_A_SERVING_MEMBER),
+    # A candidate that crashes while it shares the port resets the connections it holds - the
+    # role documents it (blue_green_watch); nothing else may fail.
+    RollbackCase('crash-in-watch-reuseport', 'watched', 'crash-after-ready', WATCH, r'exited',
+                 vary=watched({'APP_CRASH_AFTER': str(LATE)}), may_fail=('reset', 'closed')),
+    RollbackCase('unhealthy-in-watch-haproxy', 'haproxy', 'v3', WATCH, r'unhealthy',
+                 vary=watched({'APP_UNHEALTHY_AFTER': str(LATE)}), fault=BALANCER_FIRST,
+                 defect=defects.WATCH_WITHOUT_A_SERVING_MEMBER),
+    RollbackCase('unknown-member-haproxy', 'haproxy', 'v3', CUTOVER, r"'no-such-server' not found",
+                 vary=unknown_candidate_member, defect=defects.RESCUE_STOPS_AT_BALANCER),
+    RollbackCase('socket-gone-haproxy', 'haproxy', 'v3', CUTOVER, r'socket file does not exist',
+                 fault=(kill_points.CUTOVER, hide_socket, restore_socket), defect=defects.RESCUE_STOPS_AT_BALANCER),
+]
+
+
+for _seq, _case in enumerate(CASES):
+    _case.seq = _seq
+
+
+def params():
+    return [defects.param(case, case.id, case.defect) for case in CASES]
