@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from harness import report
+from harness import convergence, report
 from harness.killpoints import kill_at
 from harness.load import BackgroundLoad
 from harness.services import RUN_TIMEOUT, other
@@ -16,6 +16,9 @@ from tables import defects
 
 # Seconds the killed deploy's leftovers serve alone before the re-run starts.
 ALONE = 1.0
+# A graceful stop begun before the kill goes on in the engine (up to the stop timeout); the re-run
+# comes after it, as an operator's would.
+SETTLE = 30.0
 TOOK_OVER = 'Took over the deploy lock'
 
 
@@ -63,11 +66,22 @@ class Outcome(object):
         return broken
 
 
+def _wait_retired(service):
+    deadline = time.monotonic() + SETTLE
+    while time.monotonic() < deadline and any(
+            name.endswith('-previous') and seen.status == 'running'
+            for name, seen in convergence.service_containers(service.docker, service.name).items()):
+        time.sleep(0.1)
+
+
 def kill_and_rerun(service, point):
     service.ensure()
     version = other(service.version)
     with BackgroundLoad(service.url) as load:
         kill = kill_at(service, point, version)
+        if kill.held is not None:
+            kill.held.outcome()
+        _wait_retired(service)
         time.sleep(ALONE)
         rerun = service.run('rerun-' + point.id, version)
         rerun.run(RUN_TIMEOUT)

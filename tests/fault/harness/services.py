@@ -39,6 +39,13 @@ def version_check(url, version):
     return {'type': 'http', 'url': url, 'response_headers': {'X-App-Version': HEADER_VERSION.get(version, version)}}
 
 
+def blue_green(service, version, strategy, **variables):
+    """The blue_green role's variables for deploying ``version`` of ``service``."""
+    variables.update(blue_green_service=service.name, blue_green_image=convergence.APP_IMAGE % version,
+                     blue_green_strategy=strategy)
+    return variables
+
+
 class Service(object):
     """Base: subclasses give ``playbook`` and ``variables(version)``, and where they differ
     ``inventory()`` (one local Docker host), ``services()`` (their container_hotswap services),
@@ -132,15 +139,11 @@ class ReuseportService(Service):
         self.watch = watch
 
     def variables(self, version):
-        return {
-            'blue_green_service': self.name,
-            'blue_green_image': convergence.APP_IMAGE % version,
-            'blue_green_strategy': 'reuseport',
-            'blue_green_watch': self.watch,
-            'blue_green_container': {'env': {'APP_PORT': str(self.port), 'APP_REUSEPORT': '1'},
-                                     'healthcheck': HEALTHCHECK},
-            'blue_green_readiness': {'checks': [version_check(self.url, version)], 'timeout': 30, 'interval': 0.1},
-        }
+        return blue_green(self, version, 'reuseport', blue_green_watch=self.watch,
+                          blue_green_container={'env': {'APP_PORT': str(self.port), 'APP_REUSEPORT': '1'},
+                                                'healthcheck': HEALTHCHECK},
+                          blue_green_readiness={'checks': [version_check(self.url, version)], 'timeout': 30,
+                                                'interval': 0.1})
 
 
 class FrontedService(Service):
@@ -166,18 +169,14 @@ class HaproxyBlueGreen(FrontedService):
         self.slot_ports = slot_ports
 
     def variables(self, version):
-        return {
-            'blue_green_service': self.name,
-            'blue_green_image': convergence.APP_IMAGE % version,
-            'blue_green_strategy': 'haproxy',
-            'blue_green_drain_timeout': 30,
-            'blue_green_container': {'network_mode': 'host', 'healthcheck': HEALTHCHECK, 'slots': dict(
+        return blue_green(
+            self, version, 'haproxy', blue_green_drain_timeout=30,
+            blue_green_container={'network_mode': 'host', 'healthcheck': HEALTHCHECK, 'slots': dict(
                 (slot, {'env': {'APP_PORT': str(port)}}) for slot, port in self.slot_ports.items())},
-            'blue_green_readiness': {'checks': [{'type': 'http', 'url': 'http://127.0.0.1:${APP_PORT}/health'}],
-                                     'timeout': 30, 'interval': 0.2},
-            'blue_green_balancers': [{'backend': 'app', 'members': {'blue': 'blue', 'green': 'green'},
-                                      'connection': {'haproxy_socket': self.front.socket}}],
-        }
+            blue_green_readiness={'checks': [{'type': 'http', 'url': 'http://127.0.0.1:${APP_PORT}/health'}],
+                                  'timeout': 30, 'interval': 0.2},
+            blue_green_balancers=[{'backend': 'app', 'members': {'blue': 'blue', 'green': 'green'},
+                                   'connection': {'haproxy_socket': self.front.socket}}])
 
     def active_slot(self):
         containers = convergence.service_containers(self.docker, self.name)

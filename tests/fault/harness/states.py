@@ -19,9 +19,14 @@ def candidate_running(service):
 
 
 def old_container_retiring(service):
+    """The old container got its stop signal and drains (the test app logs 'signal=' then) - not
+    just renamed: between the rename and the stop a kill leaves it serving, another state."""
     previous = _container(service, '-previous')
-    if previous is not None and previous.status == 'running':
-        return 'renamed to -previous, stopping (request in flight)'
+    if previous is None or previous.status != 'running':
+        return None
+    logs = service.docker.api.logs(previous.id, tail=5).decode('utf-8', 'replace')
+    if 'signal=' in logs:
+        return 'renamed to -previous, got its stop signal, draining a request'
     return None
 
 
