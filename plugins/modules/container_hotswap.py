@@ -123,9 +123,14 @@ options:
     description:
       - Keep the retired container, stopped, as C(<name>-previous) for O(state=rolled_back).
         It is removed when the next version is staged in its slot.
-      - With V(false) the retired container is removed.
+      - With V(false) (or not set) the retired container is removed, and so is a stopped
+        C(<name>-previous) that O(state=present), O(state=staged) or O(state=promoted) finds (a
+        run killed between stopping and removing it leaves one).
+      - With O(state=rolled_back), V(false) means that a stopped C(<name>-previous) beside an active
+        container is no rollback point (a run that was to remove it was interrupted): it is removed,
+        not restored, and a warning says so. Not set or V(true), it is restored. A running one (a
+        cutover interrupted while retiring it) is restored either way.
     type: bool
-    default: false
   keep_failed:
     description:
       - Keep a candidate that failed before the cutover (for debugging) instead of removing it.
