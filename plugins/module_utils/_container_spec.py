@@ -236,8 +236,21 @@ def _env_dict(values, option):
                             '("true", "1", "yes"...)' % (option, key, value))
         if value is None:
             raise SpecError('%s.%s: has no value' % (option, key))
+        if not isinstance(value, (str, int, float)):
+            # str() would hand the container the Python repr ("{'a': 1}"), which fails later and
+            # far away; the value itself is not echoed (env values are often secrets).
+            raise SpecError('%s.%s: got a %s; must be a string or a number (serialize it, for example '
+                            'with to_json, and quote it)' % (option, key, _kind(value)))
         out[str(key)] = str(value)
     return out
+
+
+def _kind(value):
+    if isinstance(value, dict):
+        return 'mapping'
+    if isinstance(value, (list, tuple, set)):
+        return 'list'
+    return type(value).__name__
 
 
 def _str_dict(values, option):

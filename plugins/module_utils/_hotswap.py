@@ -310,16 +310,22 @@ def _cutover(state, keep_previous):
 
 
 def _finish_retire(state, keep_previous):
+    """Retire the previous container as the cutover would have: a running one (a run killed
+    while stopping it) is stopped or removed, and without keep_previous a stopped one goes too -
+    a run killed between the stop and the removal leaves it exited, and it must not stay behind
+    (nor become a rollback point the user did not ask for)."""
     prev = state.previous
-    if prev is not None and prev.running:
-        return _retire(PREVIOUS, True, keep_previous)
-    return []
+    if prev is None:
+        return []
+    return _retire(PREVIOUS, prev.running, keep_previous)
 
 
-def plan_phase(state, desired, phase, keep_previous=False, warmup=False):
+def plan_phase(state, desired, phase, keep_previous=None, warmup=False):
     """The Plan that takes ``state`` to ``phase``. ``desired`` (a Desired) is required for
     present and staged, optional for promoted (then the candidate must match it), unused
-    otherwise. Raises PlanError when the phase cannot be reached; nothing was changed then."""
+    otherwise. ``keep_previous``: True, False or None (not given): None is False for present,
+    staged and promoted; for rolled_back only an explicit False matters (see there).
+    Raises PlanError when the phase cannot be reached; nothing was changed then."""
     svc = state.service
     act, cand, prev = state.active, state.candidate, state.previous
 
@@ -386,6 +392,18 @@ def plan_phase(state, desired, phase, keep_previous=False, warmup=False):
                 # candidate keeps a second rollback from going one version further back.
                 steps.append(Step(REMOVE, PREVIOUS))
             return Plan(phase, steps, slot=cand.slot)
+        if prev is not None and act is not None and not prev.running and keep_previous is False:
+            # A stopped previous beside an active one, and the task says previous containers are
+            # not kept: it is what a run with keep_previous=false left behind when it was killed
+            # between stopping and removing it, not a rollback point (a run not interrupted would
+            # have removed it, and this rollback would find nothing). Restoring it would depend on
+            # when that run died, so it is removed as that run meant to. Without keep_previous
+            # (None) it is restored, as a kept one is.
+            return Plan(phase, [Step(REMOVE, PREVIOUS)], notes=[
+                'Nothing to roll back for service %s: %s is stopped and keep_previous is false, so it '
+                'is not a rollback point (a run that was to remove it was interrupted); it is removed. '
+                'Run with keep_previous=true to restore it instead.'
+                % (svc, container_name(svc, PREVIOUS))])
         if prev is not None:
             if not prev.running:
                 steps += [Step(START, PREVIOUS), Step(READY, PREVIOUS, slot=prev.slot)]

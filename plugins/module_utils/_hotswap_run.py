@@ -49,7 +49,8 @@ def argument_spec():
         state=dict(type='str', default=hs.PRESENT, choices=list(hs.PHASES)),
         strategy=dict(type='str', default='balancer', choices=list(STRATEGIES)),
         tcp_migrate_req=dict(type='str', default='require', choices=list(MIGRATE_MODES)),
-        keep_previous=dict(type='bool', default=False),
+        # No default: state=rolled_back tells "not given" from an explicit false (_hotswap.plan_phase).
+        keep_previous=dict(type='bool'),
         keep_failed=dict(type='bool', default=False),
         wait_healthy=dict(type='bool', default=True),
         lock_timeout=dict(type='float', default=300.0),
@@ -286,6 +287,10 @@ def _validate(params):
     if not _NAME.match(params['name']):
         raise SpecError('name: %r is not a valid container name (letters, digits, _ . -; starting '
                         'with a letter or digit)' % params['name'])
+    if params['strategy'] == 'reuseport' and not params.get('network_mode') and not params.get('networks'):
+        # host is this strategy's default: build_spec must judge the options against it (it
+        # refuses published ports there, which Docker would silently drop on the host network).
+        params = dict(params, network_mode='host')
     spec = build_spec(params)
     if params['strategy'] == 'reuseport':
         mode = spec.common['network_mode'] or 'host'

@@ -123,6 +123,12 @@ def test_never_ready_fails_with_the_reason_and_the_old_one_keeps_running(api, ca
      'Service web: invalid options: readiness.checks[0].url'),
     (dict(strategy='reuseport', network_mode='bridge'),
      "Service web: invalid options: strategy=reuseport: both slots must share one network namespace"),
+    # host is the default network of reuseport: published ports are refused as with network_mode=host
+    (dict(strategy='reuseport', network_mode=None, slots=dict(blue=dict(published_ports=['18766:8080']))),
+     'Service web: invalid options: slots.blue.published_ports[0]: ports cannot be published with '
+     'network_mode=host'),
+    (dict(env={'APP_PORT': {'nested': 1}}),
+     'Service web: invalid options: env.APP_PORT: got a mapping; must be a string or a number'),
 ])
 def test_bad_input_fails_before_any_engine_call(api, capsys, overrides, message):
     result = run(capsys, **overrides)

@@ -94,6 +94,10 @@ def build(**options):
 @pytest.mark.parametrize('options, message', [
     (dict(labels={'zerodowntime.slot': 'x'}), "labels: zerodowntime.slot use the reserved prefix"),
     (dict(env={'FLAG': True}), 'env.FLAG: True is a boolean; quote it'),
+    (dict(env={'APP_PORT': {'nested': 1}}), 'env.APP_PORT: got a mapping; must be a string or a number'),
+    (dict(env={'HOSTS': ['a', 'b']}), 'env.HOSTS: got a list; must be a string or a number'),
+    (dict(slots=dict(blue=dict(env={'APP_PORT': {'secret': 's3cret'}}))),
+     'slots.blue.env.APP_PORT: got a mapping; must be a string or a number'),
     (dict(env={'BAD NAME': 'x'}), "env: 'BAD NAME' is not a valid variable name"),
     (dict(mounts=[dict(type='bind', source='relative', target='/x')]), 'mounts[0].source: a bind mount needs an absolute host path'),
     (dict(mounts=[dict(type='volume', target='relative')]), "mounts[0].target: 'relative' must be an absolute path"),

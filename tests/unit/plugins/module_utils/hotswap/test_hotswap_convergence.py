@@ -143,19 +143,24 @@ def test_promote_either_works_or_changes_nothing():
         assert not replan(api, hs.PROMOTED).changes
 
 
-def test_rollback_from_every_state_is_idempotent():
+@pytest.mark.parametrize('keep_previous', [None, True, False])
+def test_rollback_from_every_state_is_idempotent(keep_previous):
     for found in STATES:
         api = engine_with(found, WANT)
         before = state_of(api)
-        run(api, hs.ROLLED_BACK)
+        run(api, hs.ROLLED_BACK, keep=keep_previous)
         after = state_of(api)
         assert after.candidate is None
         if before.candidate is not None:
             keep = before.active or before.previous
             assert after.active is None if keep is None else after.active.id == keep.id
+        elif (before.previous is not None and before.active is not None and not before.previous.running
+              and keep_previous is False):
+            # a stopped previous that keep_previous=false meant to remove: removed, not restored
+            assert after.active.id == before.active.id and after.previous is None
         elif before.previous is not None:
             assert after.active.id == before.previous.id and after.active.running
-        assert not replan(api, hs.ROLLED_BACK).changes
+        assert not replan(api, hs.ROLLED_BACK, keep=keep_previous).changes
 
 
 def test_absent_removes_everything():

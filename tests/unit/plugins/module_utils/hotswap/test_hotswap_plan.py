@@ -55,8 +55,12 @@ ROWS = [
     ('killed while retiring, keep previous', hs.PRESENT,
      {A: ('green', RUN, NEW), P: ('blue', RUN, OLD)}, True, [('stop', P)]),
     ('kept previous stays', hs.PRESENT, {A: ('green', RUN, NEW), P: ('blue', EXITED, OLD)}, True, []),
-    ('kept previous stays without keep_previous too', hs.PRESENT,
-     {A: ('green', RUN, NEW), P: ('blue', EXITED, OLD)}, False, []),
+    # keep_previous=false: a stopped previous is what a run killed between stopping and removing
+    # it left behind; the re-run finishes that run's removal (it used to stay for good).
+    ('killed after the stop, before the removal', hs.PRESENT,
+     {A: ('green', RUN, NEW), P: ('blue', EXITED, OLD)}, False, [('remove', P)]),
+    ('killed after the stop, keep_previous not given', hs.PRESENT,
+     {A: ('green', RUN, NEW), P: ('blue', EXITED, OLD)}, None, [('remove', P)]),
     ('candidate of another version', hs.PRESENT, {A: ('blue', RUN, OLD), C: ('green', RUN, OLD)}, False,
      [('remove', C), CREATE_B] + STAGE + CUTOVER + [('remove', P)]),
     ('crashed candidate', hs.PRESENT, {A: ('blue', RUN, OLD), C: ('green', EXITED, NEW)}, False,
@@ -78,6 +82,8 @@ ROWS = [
      {A: ('blue', RUN, NEW), C: ('green', RUN, OLD)}, False, [('remove', C)]),
     ('stage leaves a running previous alone', hs.STAGED,
      {A: ('green', RUN, NEW), P: ('blue', RUN, OLD)}, False, []),
+    ('stage leaves a stopped previous alone', hs.STAGED,
+     {A: ('green', RUN, NEW), P: ('blue', EXITED, OLD)}, False, []),
     # promote
     ('promote', hs.PROMOTED, {A: ('blue', RUN, OLD), C: ('green', RUN, NEW)}, False,
      CUTOVER + [('remove', P)]),
@@ -88,12 +94,22 @@ ROWS = [
      {P: ('blue', RUN, OLD), C: ('green', RUN, NEW)}, True, [('rename', C, A), ('stop', P)]),
     ('promote killed while retiring', hs.PROMOTED,
      {A: ('green', RUN, NEW), P: ('blue', RUN, OLD)}, False, [('remove', P)]),
+    ('promote killed after the stop, before the removal', hs.PROMOTED,
+     {A: ('green', RUN, NEW), P: ('blue', EXITED, OLD)}, False, [('remove', P)]),
     ('promote without an active one', hs.PROMOTED, {C: ('blue', RUN, NEW)}, False, [('rename', C, A)]),
     # rollback
     ('roll back a staged candidate', hs.ROLLED_BACK, {A: ('blue', RUN, OLD), C: ('green', RUN, NEW)},
      False, [('remove', C)]),
     ('roll back to the kept previous', hs.ROLLED_BACK, {A: ('green', RUN, NEW), P: ('blue', EXITED, OLD)},
-     False, [('start', P), ('ready', P), ('rename', A, C), ('rename', P, A), ('remove', C)]),
+     None, [('start', P), ('ready', P), ('rename', A, C), ('rename', P, A), ('remove', C)]),
+    ('roll back to the kept previous, keep_previous', hs.ROLLED_BACK,
+     {A: ('green', RUN, NEW), P: ('blue', EXITED, OLD)}, True,
+     [('start', P), ('ready', P), ('rename', A, C), ('rename', P, A), ('remove', C)]),
+    ('no rollback to a stopped previous with keep_previous=false', hs.ROLLED_BACK,
+     {A: ('green', RUN, NEW), P: ('blue', EXITED, OLD)}, False, [('remove', P)]),
+    ('roll back while the previous still runs, keep_previous=false', hs.ROLLED_BACK,
+     {A: ('green', RUN, NEW), P: ('blue', RUN, OLD)}, False,
+     [('rename', A, C), ('rename', P, A), ('remove', C)]),
     ('roll back while the previous still runs', hs.ROLLED_BACK,
      {A: ('green', RUN, NEW), P: ('blue', RUN, OLD)}, False,
      [('rename', A, C), ('rename', P, A), ('remove', C)]),
@@ -144,6 +160,15 @@ def test_warmup_comes_after_ready_and_before_the_cutover():
     plan = hs.plan_phase(state, want, hs.PRESENT, warmup=True)
     actions = [a[0] for a in plan.actions()]
     assert actions.index('ready') + 1 == actions.index('warmup') < actions.index('rename')
+
+
+def test_a_stopped_previous_with_keep_previous_false_is_removed_with_a_note_not_restored():
+    want = desired()
+    state = state_of(engine_with({A: ('green', RUN, NEW), P: ('blue', EXITED, OLD)}, want))
+    plan = hs.plan_phase(state, None, hs.ROLLED_BACK, keep_previous=False)
+    assert plan.notes == ['Nothing to roll back for service web: web-previous is stopped and keep_previous '
+                          'is false, so it is not a rollback point (a run that was to remove it was '
+                          'interrupted); it is removed. Run with keep_previous=true to restore it instead.']
 
 
 def test_nothing_to_roll_back_is_a_note_not_an_error():

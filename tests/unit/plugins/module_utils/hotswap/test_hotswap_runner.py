@@ -131,7 +131,7 @@ def test_failed_warmup_goes_on_when_fail_on_error_is_off():
 
 def test_restoring_a_previous_that_is_not_ready_stops_it_again():
     found = {A: ('green', RUN, True), P: ('blue', EXITED, False)}
-    api, before, runner, plan = execute(found, phase=hs.ROLLED_BACK)
+    api, before, runner, plan = execute(found, phase=hs.ROLLED_BACK, keep=None)
     api._find(before.previous.id)['Image'] = NEVER_READY
     with pytest.raises(HotswapError) as err:
         runner.run(plan, before)
