@@ -92,13 +92,13 @@ HOTSWAP = [
         r'container %s .* not managed by this module' % FOREIGN, NOTHING),
     BadInput('container_hotswap-env-value-dict', lambda env: ('container_hotswap', env.service_args(
         env={'APP_PORT': {'nested': 1}})),
-        r'env\.APP_PORT', r'string', NOTHING, defect=defects.ENV_VALUE_NOT_CHECKED),
+        r'env\.APP_PORT', r'string', NOTHING),
     BadInput('container_hotswap-healthcheck-not-a-duration', lambda env: ('container_hotswap', env.service_args(
         healthcheck={'interval': 'soon'})),
         r'healthcheck\.interval', r"'soon'", NOTHING),
     BadInput('container_hotswap-ports-with-host-network', lambda env: ('container_hotswap', env.service_args(
         slots={'blue': {'published_ports': ['18766:8080']}})),
-        r'published_ports', r'host', NOTHING, defect=defects.PORTS_DROPPED_ON_HOST_NETWORK),
+        r'published_ports', r'host', NOTHING),
     BadInput('container_hotswap-relative-bind-source', lambda env: ('container_hotswap', env.service_args(
         mounts=[{'type': 'bind', 'source': 'relative/dir', 'target': '/data'}])),
         r'mounts\[0\]', r'relative/dir', NOTHING),

@@ -5,12 +5,6 @@ once the defect is fixed the test passes, the strict xfail fails, and the mark m
 
 import pytest
 
-PREVIOUS_LEFT_STOPPED = (
-    'container_hotswap leaves <name>-previous behind, stopped, when a run is killed while it retires '
-    'the old container: plugins/module_utils/_hotswap.py _finish_retire() only retires a *running* '
-    'previous, so with keep_previous=false a re-run (present/staged/promoted) never removes the '
-    'exited one (it would even be restored by state=rolled_back)')
-
 ROLLING_SKIPS_CURRENT_BACKEND = (
     'rolling_restart never re-enables a backend whose container is already current: '
     'roles/rolling_restart/tasks/main.yml runs drain/restart/enable only when the check-mode plan '
@@ -47,19 +41,6 @@ BLUE_GREEN_PHASES_UNLOCKED = (
     'candidate of another version), and the first deploy then fails at promote with "Nothing staged '
     'to promote" and its rescue moves the traffic back towards a slot whose container the second '
     'deploy retired (refused only by the last-member guard while the balancer already sees it DOWN)')
-
-ENV_VALUE_NOT_CHECKED = (
-    'container_hotswap accepts an env value that is a dict or a list (documented: strings or numbers): '
-    'plugins/module_utils/_container_spec.py _env_dict() turns it into its Python repr with str(), so '
-    'a candidate starts with APP_PORT="{\'nested\': 1}" and fails later, instead of the task failing '
-    'before any change with "env.APP_PORT: ... must be a string or a number"')
-
-PORTS_DROPPED_ON_HOST_NETWORK = (
-    'container_hotswap with strategy=reuseport and no network_mode accepts slots.<slot>.published_ports '
-    'and deploys a new container whose ports Docker discards (host network): build_spec() in '
-    'plugins/module_utils/_container_spec.py checks published ports against network_mode before '
-    '_validate() in plugins/module_utils/_hotswap_run.py defaults network_mode to host for reuseport, so '
-    'the documented refusal ("Not with host or container network modes") never happens')
 
 CA_PATH_OVERRIDDEN_BY_ENVIRONMENT = (
     'balancer_member ignores apache_ca_path when REQUESTS_CA_BUNDLE (or CURL_CA_BUNDLE) is set in the '

@@ -37,7 +37,7 @@ HAPROXY = [
               note='cut over, old member draining a request'),
     KillPoint('hap-before-promote', PROMOTE),
     KillPoint('hap-in-retire', PROMOTE, reached=states.old_container_retiring, hold=_old_slot,
-              note='old container stopping with a request in flight', defect=defects.PREVIOUS_LEFT_STOPPED),
+              note='old container stopping with a request in flight'),
     KillPoint('hap-before-park', CUTOVER, occurrence=2),
 ]
 
@@ -45,7 +45,7 @@ REUSEPORT = [
     KillPoint('rp-before-swap', SWAP),
     KillPoint('rp-in-readiness', SWAP, reached=states.candidate_running, note='candidate shares the port, not ready yet'),
     KillPoint('rp-in-retire', SWAP, reached=states.old_container_retiring, hold=_front, hold_ms=6000,
-              note='old container stopping with a request in flight', defect=defects.PREVIOUS_LEFT_STOPPED),
+              note='old container stopping with a request in flight'),
 ]
 
 WATCHED = [
