@@ -55,6 +55,8 @@ def argument_spec():
         wait_healthy=dict(type='bool', default=True),
         lock_timeout=dict(type='float', default=300.0),
         lock_ttl=dict(type='int', default=1800),
+        lock=dict(type='str', default='call', choices=['call', 'hold', 'release']),
+        lock_owner=dict(type='str'),
     )
     spec.update(copy.deepcopy(CONTAINER_ARGS))
     spec.update(copy.deepcopy(_readiness.READINESS_NESTED_ARGS))
@@ -62,7 +64,8 @@ def argument_spec():
     return spec
 
 
-REQUIRED_IF = [('state', hs.PRESENT, ('image',)), ('state', hs.STAGED, ('image',))]
+REQUIRED_IF = [('state', hs.PRESENT, ('image',)), ('state', hs.STAGED, ('image',)),
+               ('lock', 'hold', ('lock_owner',)), ('lock', 'release', ('lock_owner',))]
 REQUIRED_TOGETHER = DOCKER_CONNECTION_REQUIRED_TOGETHER
 
 
@@ -367,6 +370,8 @@ def run_module(module, clock=time.monotonic):
     client = module_docker_client(module)
     engine = DockerEngine(client, clock=clock)
     engine_local = params['docker_host'].startswith('unix://')
+    if params['lock'] == 'release':
+        _release_held_lock(module, engine, params, result)
 
     desired = None
     try:
@@ -399,7 +404,7 @@ def run_module(module, clock=time.monotonic):
         (m.image_id for m in state.members.values() if m.image_id), None)
     if not check_mode and lock_image:
         lock = ServiceLock(engine.api, service, lock_image, params['lock_ttl'], params['lock_timeout'],
-                           clock=clock)
+                           clock=clock, owner=params['lock_owner'] if params['lock'] == 'hold' else None)
         start = clock()
         try:
             result['lock'] = lock.acquire()
@@ -416,11 +421,24 @@ def run_module(module, clock=time.monotonic):
         _decide_and_act(module, engine, client, params, spec, desired, phase, engine_local,
                         result, warnings, started, clock)
     finally:
-        if lock is not None:
+        if lock is not None and params['lock'] != 'hold':     # a held lock outlives the call
             try:
                 lock.release()
             except Exception as exc:  # the result matters more; an expired lock is taken over
                 module.warn('Releasing the deploy lock %s failed: %s' % (lock.name, exc))
+
+
+def _release_held_lock(module, engine, params, result):
+    """lock=release: only release the lock held by lock_owner; nothing else is done."""
+    lock = ServiceLock(engine.api, params['name'], None, params['lock_ttl'], 0, owner=params['lock_owner'],
+                       identity={})
+    try:
+        result['lock'] = lock.release_owned(check_mode=module.check_mode)
+    except Exception as exc:
+        module.fail_json(msg='Service %s: releasing the deploy lock %s of %s failed: %s'
+                         % (params['name'], lock.name, params['lock_owner'], exc), **result)
+    result['changed'] = result['lock']['released']
+    module.exit_json(**result)
 
 
 def _decide_and_act(module, engine, client, params, spec, desired, phase, engine_local, result,

@@ -40,7 +40,9 @@ description:
     it), leaves the active container untouched, and fails with the reason and the candidate's
     last log lines.
   - A per-service lock on the Docker engine keeps two deploys of one service from interleaving
-    (O(lock_timeout), O(lock_ttl)).
+    (O(lock_timeout), O(lock_ttl)). A run that calls the module several times (stage, then
+    promote) holds it across its calls with O(lock=hold) and O(lock_owner), and releases it with
+    O(lock=release).
 author:
   - zerodowntime.deploy contributors (@zerodowntime)
 extends_documentation_fragment:
@@ -127,7 +129,7 @@ options:
         C(<name>-previous) that O(state=present), O(state=staged) or O(state=promoted) finds (a
         run killed between stopping and removing it leaves one).
       - With O(state=rolled_back), V(false) means that a stopped C(<name>-previous) beside an active
-        container is no rollback point (a run that was to remove it was interrupted): it is removed,
+        container is no rollback point (a run that was to remove it was interrupted) - it is removed,
         not restored, and a warning says so. Not set or V(true), it is restored. A running one (a
         cutover interrupted while retiring it) is restored either way.
     type: bool
@@ -156,9 +158,34 @@ options:
     description:
       - Seconds after which a lock left behind (by a run that was killed) is taken over. A lock
         whose holder ran on the same machine and is gone is taken over at once.
-      - Must be longer than the longest deploy of the service.
+      - Must be longer than the longest deploy of the service. With O(lock=hold) the lease is set
+        by the call that takes the lock and is not renewed by the calls that re-enter it, so it must
+        cover the whole run (stage, cutover, watch, promote).
+      - A held lock (O(lock=hold)) names the process of the whole run - the outermost
+        C(ansible-playbook) among the module's ancestors on the Docker host - and is taken over at once
+        when that is gone; with no such ancestor (a remote target, an C(async) task), only this
+        ttl ends a lock left by a killed run.
     type: int
     default: 1800
+  lock:
+    description:
+      - V(call) - take the lock for this call only and release it at its end.
+      - V(hold) - take the lock as O(lock_owner), or re-enter it at once when O(lock_owner) already
+        holds it, and keep it after the call - also when the call fails, so that a rollback runs
+        under the same lock. Any other deploy of the service waits for it (O(lock_timeout)).
+      - V(release) - only release the lock O(lock_owner) holds (every other option but O(name)
+        and the Docker connection is ignored; O(state) and O(image) still follow their rules). A lock
+        that is gone, or held by another run after its ttl, is left alone (RV(lock.released=false)).
+        Run it in an C(always) section after the run's last call.
+    type: str
+    default: call
+    choices: [call, hold, release]
+  lock_owner:
+    description:
+      - A token of the run that holds the lock across calls, the same for all of its calls and
+        different for every run (for example a random string set once with M(ansible.builtin.set_fact)).
+      - Required with O(lock=hold) and O(lock=release).
+    type: str
   image:
     description:
       - The image to run, for example V(registry.example.com/app:2.1). Compared by image ID.
@@ -528,6 +555,37 @@ EXAMPLES = r'''
   zerodowntime.deploy.container_hotswap:
     name: api
     state: absent
+
+# One lock for a deploy in phases: no other deploy of the service can run between stage and promote.
+- name: Name this run's hold on the lock
+  ansible.builtin.set_fact:
+    deploy_owner: "deploy-{{ lookup('ansible.builtin.password', '/dev/null', length=16, chars=['ascii_lowercase', 'digits']) }}"
+
+- name: Stage, switch, promote under one lock
+  block:
+    - name: Stage the candidate and take the lock
+      zerodowntime.deploy.container_hotswap:
+        name: api
+        image: registry.example.com/api:3.0
+        state: staged
+        lock: hold
+        lock_owner: "{{ deploy_owner }}"
+        lock_ttl: 3600
+    # ... move the traffic ...
+    - name: Promote, re-entering the lock
+      zerodowntime.deploy.container_hotswap:
+        name: api
+        image: registry.example.com/api:3.0
+        state: promoted
+        lock: hold
+        lock_owner: "{{ deploy_owner }}"
+  always:
+    - name: Release the lock
+      zerodowntime.deploy.container_hotswap:
+        name: api
+        image: registry.example.com/api:3.0
+        lock: release
+        lock_owner: "{{ deploy_owner }}"
 '''
 
 RETURN = r'''
@@ -661,10 +719,23 @@ sysctl:
     changed: true
     msg: net.ipv4.tcp_migrate_req set from 0 to 1
 lock:
-  description: The deploy lock - C(name), C(id), C(waited) (seconds), C(took_over) (stale locks
-    taken over, with their holders).
-  returned: when the lock was taken (not in check mode)
+  description:
+    - The deploy lock - C(name), C(id), C(waited) (seconds), C(took_over) (stale locks taken over,
+      with their holders), C(owner) (O(lock_owner) with O(lock=hold), else V(null)), C(reentered)
+      (V(true) when this call re-entered a lock its owner held), C(expires_in) (seconds left of the
+      lease, in engine time).
+    - With O(lock=release) - C(name), C(owner), C(released) (V(true) when the lock was removed; in
+      check mode, when it would be), C(holder) (who holds the lock found, if any).
+  returned: when the lock was taken (not in check mode), and with O(lock=release)
   type: dict
+  sample:
+    name: api-hotswap-lock
+    id: 0d2c...
+    waited: 0.0
+    took_over: []
+    owner: deploy-4k2m9q7x1c0v8b3n
+    reentered: true
+    expires_in: 3412
 timings:
   description: Seconds per phase - C(pull), C(lock), C(create), C(start), C(ready), C(warmup),
     C(cutover) (renames), C(retire) (graceful stops and removals), C(total).

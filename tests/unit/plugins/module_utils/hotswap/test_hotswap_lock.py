@@ -159,3 +159,77 @@ def test_own_identity_reads_this_process():
     if os.path.exists('/proc/self/stat'):
         assert identity[lk.LABEL_PID_START] == lk.process_start(os.getpid())
         assert not lk.holder_gone(identity, identity)
+
+
+# -- a lock held across the calls of one run (lock=hold / lock=release)
+
+def held_lock(api, clock, owner, timeout=10, identity=None):
+    return lk.ServiceLock(api, 'web', 'sha256:v1', ttl=600, timeout=timeout, clock=clock, sleep=clock.sleep,
+                          identity=dict(ME) if identity is None else identity, owner=owner)
+
+
+def test_held_lock_is_reentered_by_its_owner_and_waited_for_by_others():
+    api = FakeAPI(images={'app:v1': 'sha256:v1'}, system_time='2024-05-01T12:01:00Z')
+    clock = Clock()
+    elsewhere = {lk.LABEL_HOLDER: 'ops@deploy1 pid 42', lk.LABEL_BOOT_ID: 'boot-other', lk.LABEL_PID_NS: 'pid:[9]',
+                 lk.LABEL_PID: '42', lk.LABEL_PID_START: '1'}
+    first = held_lock(api, clock, 'run-a', identity=elsewhere).acquire()
+    assert (first['owner'], first['reentered'], first['expires_in']) == ('run-a', False, 600)
+    assert api.by_name('web-hotswap-lock')['Config']['Labels'][lk.LABEL_OWNER] == 'run-a'
+    again = held_lock(api, clock, 'run-a').acquire()
+    assert again['reentered'] and again['id'] == first['id'] and again['waited'] == 0.0
+    assert again['expires_in'] == 540              # the lease of the first call, in engine time
+    assert clock.sleeps == []
+    with pytest.raises(lk.LockTimeout) as err:
+        held_lock(api, clock, 'run-b', timeout=1).acquire()
+    assert 'held by ops@deploy1 pid 42 since 60s' in str(err.value)
+    with pytest.raises(lk.LockTimeout):
+        lock(api, clock, timeout=0).acquire()       # a plain call (no owner) waits as well
+
+
+def test_release_owned_removes_only_the_owners_lock():
+    api = FakeAPI(images={'app:v1': 'sha256:v1'})
+    clock = Clock()
+    taken = held_lock(api, clock, 'run-a').acquire()
+    other = held_lock(api, clock, 'run-b').release_owned()
+    assert other == dict(name='web-hotswap-lock', owner='run-b', released=False, holder='me@host pid 100')
+    assert held_lock(api, clock, 'run-a').release_owned(check_mode=True)['released'] is True
+    assert api.by_name('web-hotswap-lock')['Id'] == taken['id']          # check mode removes nothing
+    assert held_lock(api, clock, 'run-a').release_owned()['released'] is True
+    assert api.by_name('web-hotswap-lock') is None
+    assert ('remove_container', (taken['id'],), dict(v=False, force=True)) in api.calls
+    assert held_lock(api, clock, 'run-a').release_owned() == dict(
+        name='web-hotswap-lock', owner='run-a', released=False, holder=None)
+
+
+def test_held_lock_expires_like_any_other():
+    api = FakeAPI(images={'app:v1': 'sha256:v1'}, system_time='2024-05-01T12:20:00Z')
+    held_by(api, holder={lk.LABEL_HOLDER: 'ops@deploy1 (run run-a)', lk.LABEL_OWNER: 'run-a'}, ttl='600')
+    info = held_lock(api, Clock(), 'run-b').acquire()
+    assert info['took_over'] == ['ops@deploy1 (run run-a) (it expired 600s ago)']
+    assert not info['reentered']
+
+
+def proc_entry(proc, pid, ppid, argv, start='100'):
+    (proc / str(pid)).mkdir()
+    (proc / str(pid) / 'stat').write_text('%d (x) S %d ' % (pid, ppid) + ' '.join(['0'] * 17) + ' %s 0 0\n' % start)
+    (proc / str(pid) / 'cmdline').write_text('\0'.join(argv) + '\0')
+
+
+def test_run_pid_is_the_outermost_ansible_playbook_ancestor(tmp_path):
+    proc_entry(tmp_path, 10, 1, ['/bin/bash'])
+    proc_entry(tmp_path, 20, 10, ['/venv/bin/python', '/venv/bin/ansible-playbook', 'site.yml'])
+    proc_entry(tmp_path, 30, 20, ['/venv/bin/python', '/venv/bin/ansible-playbook', 'site.yml'])   # worker fork
+    proc_entry(tmp_path, 40, 30, ['/bin/sh', '-c', 'python AnsiballZ_container_hotswap.py'])
+    proc_entry(tmp_path, 50, 40, ['python', 'AnsiballZ_container_hotswap.py'])
+    assert lk.run_pid(proc=str(tmp_path), pid=50) == 20
+    proc_entry(tmp_path, 60, 1, ['python', 'async_wrapper'])
+    proc_entry(tmp_path, 70, 60, ['python', 'AnsiballZ_container_hotswap.py'])
+    assert lk.run_pid(proc=str(tmp_path), pid=70) is None
+
+
+def test_run_identity_without_a_run_process_names_the_run_only(tmp_path, monkeypatch):
+    monkeypatch.setattr(lk, 'run_pid', lambda proc='/proc', pid=None: None)
+    identity = lk.run_identity('run-a', proc=str(tmp_path))
+    assert list(identity) == [lk.LABEL_HOLDER] and identity[lk.LABEL_HOLDER].endswith(' (run run-a)')
+    assert not lk.holder_gone(identity, ME, proc=str(tmp_path))      # only the ttl ends it
