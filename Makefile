@@ -133,7 +133,7 @@ test: setup units sanity lint integration awx molecule  ## every layer, on a fre
 .PHONY: demo
 demo: setup  ## the main job on the local engine
 	$(call say,Demo)
-	$(BIN)/ansible-playbook -i localhost, -c local playbooks/demo.yml $(if $(KEEP),-e demo_keep_running=true)
+	PYTHONPATH=$(SRC_ROOT) $(BIN)/python bench/demo.py --out $(TMP)/demo $(if $(KEEP),--keep)
 
 # ---------------------------------------------------------------- benchmark
 .PHONY: bench
