@@ -29,8 +29,8 @@ from zdtbench.loadgen import LoadGenerator  # noqa: E402
 from zdtbench.playbook import _runner_env, failure_message  # noqa: E402
 
 PLAYBOOK = os.path.join(collection.REPO_ROOT, 'playbooks', 'demo.yml')
-SITES = (demo.Site('blue/green', 'http://127.0.0.1:18500/', 8, True),
-         demo.Site('3 backends', 'http://127.0.0.1:18501/', 8, False))
+SITES = (demo.Site('blue/green', 'http://127.0.0.1:18500/', 4, True),
+         demo.Site('3 backends', 'http://127.0.0.1:18501/', 4, False))
 WARMUP = 1.0            # seconds of load before the "before" window starts
 MAX_LOAD_SECONDS = 600  # the workers stop by themselves after this, whatever happens here
 STACK_TIMEOUT = 300     # seconds the playbook may take to bring the stack up

@@ -20,8 +20,9 @@ START_MARK = 'demo_step_started'
 END_MARK = 'demo_step_ended'
 KIND_LABELS = dict(blue_green='blue/green swap', rolling_restart='rolling restart (one backend)')
 # A Swap (zdtbench.swaps) with the step's kind and label: stats.analyze takes it as it is.
-Step = collections.namedtuple('Step', 'index start end old_version new_version phases kind label')
+Step = collections.namedtuple('Step', 'index start end old_version new_version phases kind label tasks')
 Site = collections.namedtuple('Site', 'name url concurrency keepalive')
+SLOWEST_TASKS = 5           # per step in report.json: where a step's time went
 
 
 def steps_from_events(events, to_monotonic):
@@ -31,16 +32,18 @@ def steps_from_events(events, to_monotonic):
     time.monotonic() values, the samples' clock."""
     steps = []
     current = None
-    for _name, start, end, facts in task_records(events):
+    for name, start, end, facts in task_records(events):
         if START_MARK in facts:
-            current = dict(facts[START_MARK], start=end)
+            current = dict(facts[START_MARK], start=end, tasks=[])
         elif END_MARK in facts and current is not None:
             kind = current.get('kind') or '?'
             begin, finish = to_monotonic(current['start']), to_monotonic(start)
             steps.append(Step(len(steps) + 1, begin, finish, current.get('old'), current.get('new'),
                               [Phase(KIND_LABELS.get(kind, kind), begin, finish)], kind,
-                              current.get('label') or kind))
+                              current.get('label') or kind, current['tasks']))
             current = None
+        elif current is not None:
+            current['tasks'].append((name, round(end - start, 3)))
     return steps, (current.get('label') or '?') if current is not None else None
 
 
@@ -65,7 +68,8 @@ def analyze(samples_by_site, steps, begin, end, warmup=1.0, settle=0.5, bucket=0
     result['sites'] = dict((name, stats.counts(group)) for name, group in samples_by_site.items())
     for record, step in zip(result['swaps'], sorted(steps, key=lambda step: step.start)):
         inside = windows.within(samples, [windows.Interval(step.start, step.end)])
-        record.update(kind=step.kind, label=step.label,
+        slowest = sorted(step.tasks, key=lambda task: -task[1])[:SLOWEST_TASKS]
+        record.update(kind=step.kind, label=step.label, slowest_tasks=[list(task) for task in slowest],
                       latency=_latency(stats.window_stats(inside, step.end - step.start)))
     kinds = collections.OrderedDict()
     for record in result['swaps']:
