@@ -122,7 +122,10 @@ class Target(object):
         if not parts.hostname:
             raise TrafficInputError('%r has no host' % url)
         if parts.username is not None or parts.password is not None:
-            raise TrafficInputError('%r carries credentials; give them as separate options' % url)
+            # shown without them: a message is printed, logged and kept by AWX
+            shown = '%s://***@%s%s' % (parts.scheme, parts.netloc.rpartition('@')[2], parts.path)
+            raise TrafficInputError('%r carries credentials (user:password@, not shown here); give them as '
+                                    'separate options' % shown)
         try:
             port = parts.port
         except ValueError:

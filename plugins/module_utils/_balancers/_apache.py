@@ -239,13 +239,18 @@ class ManagerClient(object):
 
     def __init__(self, url, timeout, username=None, password=None, validate_certs=True,
                  ca_path=None, client_cert=None, client_key=None, session=None):
+        refuse_credentials_in_url(url)
         self.url = url
         self.timeout = timeout
+        # Given with each request, not only as session.verify: requests replaces a request's
+        # unset verify with REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE from the environment *before* it
+        # merges the session's, so the CA the user named would never be used there.
+        self.verify = ca_path if (validate_certs and ca_path) else bool(validate_certs)
         if session is None:
             session = requests.Session()
             if username is not None:
                 session.auth = (username, password or '')
-            session.verify = ca_path if (validate_certs and ca_path) else bool(validate_certs)
+            session.verify = self.verify
             if client_cert:
                 session.cert = (client_cert, client_key) if client_key else client_cert
         self.session = session
@@ -253,7 +258,7 @@ class ManagerClient(object):
     def _call(self, method, step, **kwargs):
         try:
             response = self.session.request(method, self.url, timeout=self.timeout,
-                                            allow_redirects=False, **kwargs)
+                                            allow_redirects=False, verify=self.verify, **kwargs)
         except requests.exceptions.SSLError as exc:
             reason = _reason(exc)
             if 'CERTIFICATE_REQUIRED' in reason.upper() or 'HANDSHAKE_FAILURE' in reason.upper():
@@ -293,6 +298,27 @@ class ManagerClient(object):
         return self._call('POST', step, data=fields, headers={'Referer': referer})
 
 
+def refuse_credentials_in_url(url):
+    """user:password@ in apache_url would be sent as basic auth *and* shown wherever the URL is
+    (messages, the module's invocation): refused, with the URL shown without them."""
+    parts = urlsplit(url or '')
+    if parts.username is None and parts.password is None:
+        return
+    host = parts.netloc.rpartition('@')[2]
+    shown = urlunsplit((parts.scheme, '***@' + host, parts.path, parts.query, ''))
+    raise BalancerError(
+        'apache_url %s carries credentials (user:password@); give them as apache_username and '
+        'apache_password (those are no_log) and remove them from the URL. Nothing was changed.' % shown)
+
+
+def url_password(url):
+    """The password part of a URL, as written (None when there is none)."""
+    try:
+        return urlsplit(url or '').password
+    except ValueError:
+        return None
+
+
 def _reason(exc):
     """The innermost reason of a requests/urllib3 error, without the long wrapper text."""
     seen = exc
@@ -324,6 +350,11 @@ class ApacheAdapter(BalancerAdapter):
 
     @classmethod
     def from_params(cls, params, module=None, clock=time.monotonic):
+        password = url_password(params['apache_url'])
+        if password and module is not None:
+            # Masked wherever Ansible prints the module's arguments or results (the invocation
+            # shows apache_url as given), as a no_log option would be.
+            module.no_log_values.add(password)
         return cls(ManagerClient(
             params['apache_url'], params['request_timeout'],
             username=params.get('apache_username'), password=params.get('apache_password'),

@@ -143,6 +143,13 @@ def test_target_rejects_bad_urls(url, unix, message):
         t.Target(url, unix)
 
 
+def test_credentials_in_a_url_are_not_echoed():
+    with pytest.raises(t.TrafficInputError) as err:
+        t.Target('http://user:s3cret@host:8080/health')
+    assert str(err.value).startswith("'http://***@host:8080/health' carries credentials")
+    assert 's3cret' not in str(err.value) and 'user' not in str(err.value).split('carries')[0]
+
+
 def test_https_target_gets_one_verified_context():
     target = t.Target('https://127.0.0.1:18100/')
     assert target.context.verify_mode == ssl.CERT_REQUIRED

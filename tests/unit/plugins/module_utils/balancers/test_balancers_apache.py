@@ -13,7 +13,7 @@ from hypothesis import given, settings, strategies as st
 
 from ansible_collections.zerodowntime.deploy.plugins.module_utils._balancers._base import (
     DISABLED, DOWN, DRAINED, ENABLED, UNKNOWN, UP,
-    ApplyError, BalancerConnectionError, BalancerResponseError, Change, NotFoundError,
+    ApplyError, BalancerConnectionError, BalancerError, BalancerResponseError, Change, NotFoundError,
 )
 from ansible_collections.zerodowntime.deploy.plugins.module_utils._balancers._apache import (
     ApacheAdapter, ManagerClient, member_from_worker, parse_manager_page,
@@ -274,6 +274,52 @@ def test_client_session_options():
     assert client.session.verify == '/ca.pem'
     assert client.session.cert == ('/c.pem', '/k.pem')
     assert ManagerClient(URL, 2.0, validate_certs=False, ca_path='/ca.pem').session.verify is False
+
+
+@pytest.mark.parametrize('variable', ['REQUESTS_CA_BUNDLE', 'CURL_CA_BUNDLE'])
+@pytest.mark.parametrize('options, verify', [
+    (dict(ca_path='/ca.pem'), '/ca.pem'),
+    (dict(validate_certs=False, ca_path='/ca.pem'), False),
+    (dict(validate_certs=False), False),
+])
+def test_the_ca_the_user_named_wins_over_the_environment(monkeypatch, variable, options, verify):
+    """Through requests' own Session.request (only the send is faked): an environment bundle
+    must not replace apache_ca_path nor turn verification back on."""
+    monkeypatch.setenv(variable, '/environment/bundle.pem')
+    client = ManagerClient(URL, 2.0, **options)
+    sent = []
+
+    def send(request, **kwargs):
+        sent.append(kwargs['verify'])
+        return FakeResponse(200, 'page')
+    monkeypatch.setattr(client.session, 'send', send)
+    assert client.get() == 'page'
+    assert sent == [verify]
+
+
+@pytest.mark.parametrize('url', [
+    'http://admin:s3cret-pw@127.0.0.1:18252/balancer-manager',
+    'https://admin@127.0.0.1/balancer-manager',
+    'http://:s3cret-pw@127.0.0.1/balancer-manager',
+])
+def test_credentials_in_the_url_are_refused_without_echoing_them(url):
+    with pytest.raises(BalancerError) as err:
+        ManagerClient(url, 2.0)
+    assert 'carries credentials (user:password@); give them as apache_username and apache_password' in str(err.value)
+    assert 's3cret' not in str(err.value) and 'admin' not in str(err.value)
+    assert '***@127.0.0.1' in str(err.value)
+
+
+def test_a_password_in_the_url_is_masked_like_a_no_log_option():
+    class Module(object):
+        no_log_values = set()
+
+        def warn(self, msg):
+            pass
+    params = dict(apache_url='http://admin:s3cret-pw@127.0.0.1/balancer-manager', request_timeout=2.0)
+    with pytest.raises(BalancerError):
+        ApacheAdapter.from_params(params, Module())
+    assert Module.no_log_values == set(['s3cret-pw'])
 
 
 # ---------------------------------------------------------------- httpd's drifting Busy counter
