@@ -50,6 +50,35 @@ class DockerConnectionError(Exception):
     """The engine could not be reached or refused the connection settings."""
 
 
+def _tls_wanted(params):
+    return bool(params['docker_tls'] or params.get('docker_client_cert') or params.get('docker_ca_path'))
+
+
+def plaintext_tcp_warning(params):
+    """The warning for an engine reached over TCP without TLS (None otherwise): the Docker API
+    is root on that host for anyone who can reach the port, and nothing is encrypted."""
+    host = params['docker_host'] or ''
+    if not host.lower().startswith(('tcp://', 'http://')) or _tls_wanted(params):
+        return None
+    return ('docker_host %s is reached over TCP without TLS: the Docker API gives root on that host '
+            'to anyone who can reach the port, and what is sent (environment values included) is '
+            'not encrypted. Use docker_tls with docker_ca_path and docker_client_cert/docker_client_key '
+            '(dockerd --tlsverify), or the engine\'s unix socket on that host.' % host)
+
+
+if HAS_DOCKER:
+    class TLSAPIClient(docker.APIClient):
+        """requests replaces a request's unset verify with REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE from
+        the environment before it merges the session's, so docker_ca_path (or
+        docker_validate_certs=false) would lose to them: the session's TLS settings win here."""
+
+        def merge_environment_settings(self, url, proxies, stream, verify, cert):
+            settings = super(TLSAPIClient, self).merge_environment_settings(url, proxies, stream, verify, cert)
+            if verify is None:
+                settings['verify'] = self.verify
+            return settings
+
+
 def docker_client(params):
     """Return a connected docker.DockerClient built from the common connection options.
 
@@ -57,16 +86,20 @@ def docker_client(params):
     """
     host = params['docker_host']
     try:
-        tls = False
-        if params['docker_tls'] or params.get('docker_client_cert') or params.get('docker_ca_path'):
+        options = dict(base_url=host, version=params['docker_api_version'], timeout=params['docker_timeout'])
+        if _tls_wanted(params):
             tls = docker.tls.TLSConfig(
                 client_cert=(params['docker_client_cert'], params['docker_client_key'])
                 if params.get('docker_client_cert') else None,
                 ca_cert=params.get('docker_ca_path'),
                 verify=params['docker_validate_certs'],
             )
-        client = docker.DockerClient(base_url=host, version=params['docker_api_version'],
-                                     timeout=params['docker_timeout'], tls=tls)
+            # DockerClient(...) is only .api = APIClient(...); built so to use _TLSAPIClient
+            # from the first request on (version=auto asks the engine while the APIClient is made).
+            client = docker.DockerClient.__new__(docker.DockerClient)
+            client.api = TLSAPIClient(tls=tls, **options)
+        else:
+            client = docker.DockerClient(tls=False, **options)
         client.ping()
         return client
     except DockerException as exc:
@@ -84,6 +117,9 @@ def require_docker_sdk(module):
 def module_docker_client(module):
     """docker_client() for a module: fails the task cleanly instead of raising."""
     require_docker_sdk(module)
+    warning = plaintext_tcp_warning(module.params)
+    if warning:
+        module.warn(warning)
     try:
         return docker_client(module.params)
     except DockerConnectionError as exc:

@@ -360,7 +360,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.zerodowntime.deploy.plugins.module_utils._docker import (
     DOCKER_CONNECTION_ARGS, DOCKER_CONNECTION_REQUIRED_TOGETHER, DockerConnectionError,
-    docker_client, require_docker_sdk)
+    docker_client, plaintext_tcp_warning, require_docker_sdk)
 from ansible_collections.zerodowntime.deploy.plugins.module_utils._readiness import (
     READINESS_ARGS, ReadinessInputError, check_input, needs_docker, run_warmup, wait_until_ready)
 
@@ -379,6 +379,8 @@ def main():
         docker = None
         if needs_docker(p['checks']):
             require_docker_sdk(module)
+            if plaintext_tcp_warning(p):
+                module.warn(plaintext_tcp_warning(p))
             try:
                 docker = docker_client(p)
             except DockerConnectionError as exc:
