@@ -81,6 +81,9 @@ options:
       headers:
         description:
           - V(http) checks. Extra request headers.
+          - Values are C(no_log) (they may hold credentials, for example C(Authorization) or
+            C(Cookie)) and masked in the task's arguments and output, also where the same text
+            appears elsewhere in the output, so avoid very short values.
         type: dict
       response_headers:
         description:
@@ -232,6 +235,9 @@ options:
       headers:
         description:
           - Extra request headers sent with every warmup request.
+          - Values are C(no_log) (they may hold credentials, for example C(Authorization) or
+            C(Cookie)) and masked in the task's arguments and output, also where the same text
+            appears elsewhere in the output, so avoid very short values.
         type: dict
       keepalive:
         description:
@@ -319,6 +325,9 @@ options:
           headers:
             description:
               - V(http) checks. Extra request headers.
+              - Values are C(no_log) (they may hold credentials, for example C(Authorization) or
+                C(Cookie)) and masked in the task's arguments and output, also where the same text
+                appears elsewhere in the output, so avoid very short values.
             type: dict
           response_headers:
             description:
@@ -470,6 +479,9 @@ options:
           headers:
             description:
               - Extra request headers sent with every warmup request.
+              - Values are C(no_log) (they may hold credentials, for example C(Authorization) or
+                C(Cookie)) and masked in the task's arguments and output, also where the same text
+                appears elsewhere in the output, so avoid very short values.
             type: dict
           keepalive:
             description:

@@ -44,7 +44,7 @@ CHECK_OPTIONS = dict(
     status_codes=dict(type='list', elements='int', default=[200]),
     body=dict(type='str'),
     body_regex=dict(type='str'),
-    headers=dict(type='dict'),
+    headers=dict(type='dict', no_log=True),   # may carry Authorization or Cookie
     response_headers=dict(type='dict'),
     validate_certs=dict(type='bool', default=True),
     ca_path=dict(type='path'),
@@ -95,7 +95,7 @@ WARMUP_OPTIONS = dict(
     request_timeout=dict(type='float', default=5.0),
     validate_certs=dict(type='bool', default=True),
     ca_path=dict(type='path'),
-    headers=dict(type='dict'),
+    headers=dict(type='dict', no_log=True),   # may carry Authorization or Cookie
     keepalive=dict(type='bool', default=True),
     fail_on_error=dict(type='bool', default=True),
 )

@@ -83,7 +83,11 @@ options:
     choices: [GET, HEAD]
     default: GET
   headers:
-    description: Request headers, for example C(Host) or C(Authorization).
+    description:
+      - Request headers, for example C(Host) or C(Authorization).
+      - Values are C(no_log) (they may hold credentials, for example C(Authorization) or C(Cookie))
+        and masked in the task's arguments and output, also where the same text appears elsewhere
+        in the output, so avoid very short values.
     type: dict
   status_codes:
     description: Statuses counted as V(ok); any other status counts as failed (outcome V(status)).
@@ -329,7 +333,7 @@ ARGUMENT_SPEC = dict(
     keepalive=dict(type='bool', default=True),
     pause=dict(type='float', default=0.0),
     method=dict(type='str', choices=['GET', 'HEAD'], default='GET'),
-    headers=dict(type='dict'),
+    headers=dict(type='dict', no_log=True),   # Authorization, Cookie: see the option's doc
     status_codes=dict(type='list', elements='int', default=[200]),
     request_timeout=dict(type='float', default=5.0),
     validate_certs=dict(type='bool', default=True),

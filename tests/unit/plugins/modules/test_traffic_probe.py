@@ -154,3 +154,12 @@ def test_argspec_rules(capsys, probe, args, message):
     out = run(capsys, args)
     assert out['failed'] is True and message in out['msg']
     assert not probe.calls
+
+
+def test_request_headers_are_no_log(capsys, probe):
+    """An Authorization or Cookie header must not come back in the invocation or the result."""
+    out = run(capsys, dict(urls=[URL], duration=2, headers={'Authorization': 'Bearer tok-hunter2hunter2'}))
+    assert 'hunter2hunter2' not in json.dumps(out)
+    assert out['invocation']['module_args']['headers'] == {'Authorization': 'VALUE_SPECIFIED_IN_NO_LOG_PARAMETER'}
+    targets, params = probe.calls[0]
+    assert params['headers'] == {'Authorization': 'Bearer tok-hunter2hunter2'}

@@ -141,6 +141,18 @@ def test_password_is_no_log(capsys, fakes):
     assert fakes['wait'].calls[0][0][0][0]['url_password'] == 'hunter2hunter2'
 
 
+def test_request_headers_are_no_log(capsys, fakes):
+    """checks[].headers and warmup.headers may carry Authorization or Cookie: masked in the
+    invocation and the result, sent as given."""
+    secret = 'Bearer tok-hunter2hunter2'
+    out = run(capsys, dict(checks=[dict(type='http', url='http://127.0.0.1:18100/', headers={'Authorization': secret})],
+                           warmup=dict(urls=['http://127.0.0.1:18100/'], headers={'Cookie': 'sid=hunter3hunter3'})))
+    assert 'hunter2hunter2' not in json.dumps(out) and 'hunter3hunter3' not in json.dumps(out)
+    assert out['invocation']['module_args']['checks'][0]['headers'] == {'Authorization': 'VALUE_SPECIFIED_IN_NO_LOG_PARAMETER'}
+    assert fakes['wait'].calls[0][0][0][0]['headers'] == {'Authorization': secret}
+    assert fakes['warmup'].calls[0][0][0]['headers'] == {'Cookie': 'sid=hunter3hunter3'}
+
+
 def test_warmup_after_ready(capsys, fakes):
     out = run(capsys, dict(checks=TCP, warmup=dict(urls=['http://127.0.0.1:18100/'])))
     assert out['warmup'] == fakes['warmup'].result
