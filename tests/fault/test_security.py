@@ -14,7 +14,6 @@ from ansible_collections.zerodowntime.deploy.plugins.module_utils._docker import
 from ansible_collections.zerodowntime.deploy.plugins.module_utils._hotswap_run import argument_spec
 from ansible_collections.zerodowntime.deploy.plugins.modules.traffic_probe import ARGUMENT_SPEC as PROBE
 from harness.direct import run_module
-from tables import defects
 
 
 SECRET_NAME = re.compile(r'password|secret|token|passphrase|api_key')
@@ -56,7 +55,6 @@ def test_passwords_never_come_back():
     assert not [r['msg'] for r in results if shown(r, secret)]
 
 
-@defects.xfail(defects.APACHE_URL_CREDENTIALS_ECHOED)
 def test_credentials_in_the_balancer_manager_url_never_come_back():
     secret = 'pw-in-url-%s' % 'f00d'
     result = run_module('balancer_member', dict(
@@ -65,7 +63,6 @@ def test_credentials_in_the_balancer_manager_url_never_come_back():
     assert result['failed'] and not shown(result, secret), result['msg']
 
 
-@defects.xfail(defects.HEADERS_NOT_NO_LOG)
 def test_an_authorization_header_never_comes_back():
     secret = 'Bearer tok-%s' % 'beef'
     results = [

@@ -161,7 +161,7 @@ BALANCER = [
         r'/nonexistent/ca\.pem', NOTHING),
     BadInput('balancer_member-apache-ca-path-beside-requests-ca-bundle', lambda env: ('balancer_member', env.apache_args(
         18762, 'https', apache_ca_path='/nonexistent/ca.pem'), SYSTEM_CA_BUNDLE),
-        r'/nonexistent/ca\.pem', NOTHING, defect=defects.CA_PATH_OVERRIDDEN_BY_ENVIRONMENT),
+        r'/nonexistent/ca\.pem', NOTHING),
     BadInput('balancer_member-apache-other-page', lambda env: ('balancer_member', env.apache_args(18760)),
              r'did not return a balancer-manager page', r'apache_url', NOTHING),
     BadInput('balancer_member-apache-ignores-the-change', lambda env: ('balancer_member', env.apache_args(18761)),

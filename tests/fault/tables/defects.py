@@ -5,17 +5,14 @@ once the defect is fixed the test passes, the strict xfail fails, and the mark m
 
 import pytest
 
-ROLLING_SKIPS_CURRENT_BACKEND = (
-    'rolling_restart never re-enables a backend whose container is already current: '
-    'roles/rolling_restart/tasks/main.yml runs drain/restart/enable only when the check-mode plan '
-    'is changed, so a run interrupted after the redeploy leaves the member drained (or at a part '
-    'of its weight ramp) for good, and the re-run reports success')
-
-ROLLING_REUSED_CANDIDATE = (
-    'rolling_restart reports "the container of <host> was not replaced" when the redeploy reuses '
-    'a candidate left by an interrupted run: roles/rolling_restart/tasks/restart.yml compares the '
-    'new active container ID with _rolling_restart_plan.active.id, which is the *predicted* active '
-    'after the plan (the reused candidate), not the container before it; the backend stays drained')
+ENABLE_KEEPS_PART_OF_THE_WEIGHT = (
+    'rolling_restart killed during the weight ramp leaves the member at that part of its weight for '
+    'good: balancer_member state=enabled with a ramp ramps only a member that enters rotation '
+    '(plugins/module_utils/_balancers/_base.py make_plan: entering = not enabled yet), and without '
+    'weight= an enabled member keeps its current weight, so the re-run finds b1 enabled and changes '
+    'nothing; nor does the module return the configured weight (Member.as_dict has no '
+    'config_weight), so the role cannot ask for it. A ramp asked for should resume from the current '
+    'weight up to the configured one')
 
 RESCUE_STOPS_AT_BALANCER = (
     'blue_green: when the balancer refuses the cutover, the rescue fails too and stops: '
@@ -41,26 +38,6 @@ BLUE_GREEN_PHASES_UNLOCKED = (
     'candidate of another version), and the first deploy then fails at promote with "Nothing staged '
     'to promote" and its rescue moves the traffic back towards a slot whose container the second '
     'deploy retired (refused only by the last-member guard while the balancer already sees it DOWN)')
-
-CA_PATH_OVERRIDDEN_BY_ENVIRONMENT = (
-    'balancer_member ignores apache_ca_path when REQUESTS_CA_BUNDLE (or CURL_CA_BUNDLE) is set in the '
-    'module\'s environment: plugins/module_utils/_balancers/_apache.py ManagerClient sets session.verify, '
-    'and requests replaces an unset per-request verify with the environment bundle before merging the '
-    'session setting; the CA the user named is never used (pass verify= with each request instead)')
-
-APACHE_URL_CREDENTIALS_ECHOED = (
-    'balancer_member takes user:password@ in apache_url (requests sends them as basic auth) and '
-    'echoes the URL, password included, in its messages and its invocation: plugins/module_utils/'
-    '_balancers/_apache.py ManagerClient uses and prints self.url as given; it should refuse '
-    'credentials in the URL (as _traffic.Target does: "carries credentials; give them as separate '
-    'options") or mask them')
-
-HEADERS_NOT_NO_LOG = (
-    'request headers are not no_log although the docs suggest credentials in them (traffic_probe: '
-    '"Request headers, for example Host or Authorization"): traffic_probe headers '
-    '(plugins/modules/traffic_probe.py ARGUMENT_SPEC), wait_ready checks[].headers and warmup.headers '
-    '(plugins/module_utils/_readiness.py) - an Authorization or Cookie value is returned in the '
-    'invocation and shown in every log and AWX job')
 
 
 def xfail(reason):
