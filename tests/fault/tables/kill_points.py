@@ -57,12 +57,11 @@ WATCHED = [
 ROLLING = [
     KillPoint('rr-before-drain-b2', DRAIN, occurrence=2),
     KillPoint('rr-in-redeploy-b1', REDEPLOY, reached=states.backend('b1', states.candidate_running),
-              note='b1 drained, its candidate not ready yet',
-              defect=defects.ROLLING_REUSED_CANDIDATE + '; and then: ' + defects.ROLLING_SKIPS_CURRENT_BACKEND),
-    KillPoint('rr-before-verify-b1', VERIFY, defect=defects.ROLLING_SKIPS_CURRENT_BACKEND),
-    KillPoint('rr-before-enable-b1', ENABLE, defect=defects.ROLLING_SKIPS_CURRENT_BACKEND),
+              note='b1 drained, its candidate not ready yet'),
+    KillPoint('rr-before-verify-b1', VERIFY),
+    KillPoint('rr-before-enable-b1', ENABLE),
     KillPoint('rr-in-ramp-b1', ENABLE, reached=states.ramping('b1'), note='b1 back at part of its weight',
-              defect=defects.ROLLING_SKIPS_CURRENT_BACKEND),
+              defect=defects.ENABLE_KEEPS_PART_OF_THE_WEIGHT),
 ]
 
 BY_KIND = {'haproxy': HAPROXY, 'reuseport': REUSEPORT, 'watched': WATCHED, 'rolling': ROLLING}
