@@ -94,9 +94,7 @@ def kill_and_rerun(service, point):
 
 # Signatures of the known defects (tables/defects.py) in a verdict, for random kill points.
 KNOWN = (
-    ('was not replaced', defects.ROLLING_REUSED_CANDIDATE),
-    ('is drained, not enabled', defects.ROLLING_SKIPS_CURRENT_BACKEND),
-    ('has weight', defects.ROLLING_SKIPS_CURRENT_BACKEND),
+    ('has weight', defects.ENABLE_KEEPS_PART_OF_THE_WEIGHT),
 )
 
 
