@@ -508,9 +508,29 @@ class DiffTracker(object):
         return dict(before=before, after=after)
 
 
+ENV_HIDDEN = '(hidden)'
+ENV_HIDDEN_CHANGED = '(hidden, changed)'
+
+
+def hide_env(before, after):
+    """The two configurations of one role with their env values hidden: the diff reaches logs and
+    AWX job output, and env (env_files included) is where secrets go. A variable whose value
+    differs reads ENV_HIDDEN_CHANGED on both sides, so the diff still says what changed."""
+    def hidden(config, other):
+        if config is None:
+            return None
+        env = config.get('env') or {}
+        theirs = (other or {}).get('env') or {}
+        config = dict(config)
+        config['env'] = dict((name, ENV_HIDDEN if other is not None and theirs.get(name) == value
+                              else ENV_HIDDEN_CHANGED) for name, value in env.items())
+        return config
+    return hidden(before, after), hidden(after, before)
+
+
 def service_diff(service, before_roles, after_roles, configs_before, configs_after):
     """A DiffTracker over the image and configuration of every role. ``*_roles``: role -> view;
-    ``configs_*``: role -> normalized configuration (or None)."""
+    ``configs_*``: role -> normalized configuration (or None). Env values are hidden (hide_env)."""
     tracker = DiffTracker()
     for role in ROLES:
         old, new = before_roles.get(role), after_roles.get(role)
@@ -518,5 +538,5 @@ def service_diff(service, before_roles, after_roles, configs_before, configs_aft
         tracker.add('%s.image' % key, (old or {}).get('image'), (new or {}).get('image'))
         tracker.add('%s.image_id' % key, (old or {}).get('image_id'), (new or {}).get('image_id'))
         tracker.add('%s.slot' % key, (old or {}).get('slot'), (new or {}).get('slot'))
-        tracker.add('%s.config' % key, configs_before.get(role), configs_after.get(role))
+        tracker.add('%s.config' % key, *hide_env(configs_before.get(role), configs_after.get(role)))
     return tracker

@@ -272,6 +272,20 @@ def test_simulate_describes_the_steps_and_predicts_the_result():
     assert after[C] is None and after[P] is None
 
 
+def test_env_values_are_hidden_in_the_diff_but_changes_show():
+    before = dict(image='x', env=dict(TOKEN='s3cret-1', PORT='80', GONE='a'))
+    after = dict(image='x', env=dict(TOKEN='s3cret-2', PORT='80', NEW='b'))
+    old, new = hs.hide_env(before, after)
+    assert old == dict(image='x', env=dict(TOKEN='(hidden, changed)', PORT='(hidden)', GONE='(hidden, changed)'))
+    assert new == dict(image='x', env=dict(TOKEN='(hidden, changed)', PORT='(hidden)', NEW='(hidden, changed)'))
+    assert hs.hide_env(None, after)[1]['env'] == dict(TOKEN='(hidden, changed)', PORT='(hidden, changed)',
+                                                      NEW='(hidden, changed)')
+    assert hs.hide_env(before, None)[1] is None
+    assert before['env']['TOKEN'] == 's3cret-1'          # the configurations themselves are untouched
+    tracker = hs.service_diff('web', {}, {}, {hs.ACTIVE: before}, {hs.ACTIVE: after})
+    assert 's3cret' not in repr(tracker.diff()) and tracker.changed
+
+
 def test_diff_tracker_only_reports_changed_fields():
     tracker = hs.DiffTracker()
     tracker.add('web.image', 'app:v1', 'app:v2')
