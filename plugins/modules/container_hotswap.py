@@ -58,7 +58,8 @@ attributes:
   diff_mode:
     support: full
     details: Image, image ID, slot and configuration of the active, candidate and previous
-      containers, before and after.
+      containers, before and after. Environment values are never shown, only which variables
+      changed.
   idempotent:
     description: Running the task again with the same options on an unchanged system changes nothing.
     support: full
