@@ -191,6 +191,8 @@ options:
     description:
       - URL of the balancer-manager page, for example V(https://lb.example.com/balancer-manager).
       - Required with O(balancer=apache).
+      - Credentials in the URL (C(user:password@)) are refused; give them as O(apache_username) and
+        O(apache_password).
     type: str
   apache_username:
     description: User for HTTP basic authentication to the balancer-manager.
@@ -204,7 +206,10 @@ options:
     type: bool
     default: true
   apache_ca_path:
-    description: CA bundle to verify the balancer-manager's certificate with.
+    description:
+      - CA bundle to verify the balancer-manager's certificate with.
+      - Used even when E(REQUESTS_CA_BUNDLE) or E(CURL_CA_BUNDLE) is set; those apply only when
+        this option is not given.
     type: path
   apache_client_cert:
     description: Client certificate (PEM) presented to the balancer-manager. Requires O(apache_client_key).
