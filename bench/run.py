@@ -83,13 +83,16 @@ def run_plans(runs, timing, ready_reference):
         index += len(group)
         with strategy.session():
             for plan in group:
-                print('- %s, %s, %d swaps ...' % (strategy.name, catalog.load_label(plan.load), plan.swaps), flush=True)
-                record = session.run_one(plan, ENV, timing, ready_reference)
-                records.append(record)
-                if not record['error']:
-                    print('  %d requests, %d failed, swap median %.2f s, steady %s ok/s, swap %s ok/s'
-                          % (record['requests'], record['failed'], record['swap_wall_s']['median'] or 0,
-                             record['steady']['ok_per_s'], record['swap']['ok_per_s']), flush=True)
+                print('- %s, %s, %d swaps ...' % (strategy.name, catalog.group_label(plan.loads), plan.swaps),
+                      flush=True)
+                group_records = session.run_one(plan, ENV, timing, ready_reference)
+                records.extend(group_records)
+                for record in group_records:
+                    if not record['error']:
+                        print('  %s: %d requests, %d failed, swap median %.2f s, steady %s ok/s, swap %s ok/s'
+                              % (record['load']['label'], record['requests'], record['failed'],
+                                 record['swap_wall_s']['median'] or 0, record['steady']['ok_per_s'],
+                                 record['swap']['ok_per_s']), flush=True)
     return records
 
 

@@ -9,11 +9,19 @@
   still queued on the old listener are reset when it closes) and on (the kernel hands them to
   the new listener).
 
-Each swap ends when the new version answers and (reuseport) the old container has exited.
+- haproxy-runtime-api: blue/green behind HAProxy by hand — start the new version on the idle
+  slot's port, wait until it answers there, then through the runtime API put the new server in
+  service and the old one in drain, wait until the old server has no session left, SIGQUIT it.
+  The hand script of blue_green with the haproxy traffic strategy.
+
+Each swap ends when the new version answers and (reuseport, haproxy) the old container has exited.
 """
 
+import socket
+import time
+
 from zdtbench import docker_cli, probe, sysctl
-from zdtbench.strategy import Strategy
+from zdtbench.strategy import Strategy, StrategyError
 from zdtbench.swaps import PhaseClock
 
 READY_TIMEOUT = 30.0
@@ -119,5 +127,111 @@ class ReuseportSignal(Strategy):
             docker_cli.remove(self._slot(letter))
 
 
+def runtime_api(address, command, timeout=5.0):
+    """One HAProxy runtime API command over its TCP stats socket (what `socat` would do); returns
+    the answer. HAProxy closes the connection after answering one command."""
+    with socket.create_connection(address, timeout=timeout) as connection:
+        connection.sendall(command.encode() + b'\n')
+        chunks = []
+        while True:
+            chunk = connection.recv(65536)
+            if not chunk:
+                break
+            chunks.append(chunk)
+    return b''.join(chunks).decode(errors='replace')
+
+
+def sessions(stat_csv, backend, server):
+    """Current sessions (scur) of backend/server in a `show stat` answer; None when absent."""
+    lines = stat_csv.splitlines()
+    if not lines or not lines[0].startswith('# '):
+        return None
+    header = lines[0][2:].split(',')
+    for line in lines[1:]:
+        fields = line.split(',')
+        if len(fields) == len(header):
+            row = dict(zip(header, fields))
+            if row['pxname'] == backend and row['svname'] == server:
+                return int(row['scur'] or 0)
+    return None
+
+
+class HaproxyRuntimeApi(Strategy):
+    """Slots blue / green on backend ports 0 and 1 behind an HAProxy front (zerodowntime-test/haproxy,
+    its runtime API on backend port 2 over TCP)."""
+
+    description = ('blue/green behind HAProxy by hand: start new on the idle slot, wait until it answers, '
+                   'runtime API: new server ready, old drain, wait for 0 sessions, SIGQUIT old')
+    SLOTS = ('blue', 'green')
+
+    def __init__(self, name='haproxy-runtime-api'):
+        super(HaproxyRuntimeApi, self).__init__(name)
+        self.env = None
+        self.active = 'blue'
+        self.api = None
+
+    def _container(self, slot):
+        return '%s%s-%s' % (self.env.prefix, self.name, slot)
+
+    def _port(self, slot):
+        return self.env.backend_ports[self.SLOTS.index(slot)]
+
+    def _api(self, command):
+        answer = runtime_api(self.api, command)
+        if command.startswith('set ') and answer.strip():
+            raise StrategyError('%s: HAProxy runtime API refused %r: %s' % (self.name, command, answer.strip()))
+        return answer
+
+    def setup(self, env):
+        self.env = env
+        self.api = ('127.0.0.1', env.backend_ports[2])
+        self.active = 'blue'
+        self.teardown()
+        first = env.swap_specs(1)[0]
+        docker_cli.run_app(self._container('blue'), env.images[first.old_version], self._port('blue'))
+        docker_cli.docker('run', '-d', '--name', self._container('haproxy'), '--network', 'host',
+                          '-e', 'HAPROXY_BIND=127.0.0.1:%d' % env.port,
+                          '-e', 'HAPROXY_BLUE=127.0.0.1:%d' % self._port('blue'),
+                          '-e', 'HAPROXY_GREEN=127.0.0.1:%d' % self._port('green'),
+                          '-e', 'HAPROXY_STATS_TCP=127.0.0.1:%d' % self.api[1], 'zerodowntime-test/haproxy')
+        deadline = time.monotonic() + READY_TIMEOUT
+        while True:
+            try:
+                self._api('set server app/green state maint')
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise StrategyError('%s: the HAProxy runtime API on %s:%d did not answer' % ((self.name,) + self.api))
+                time.sleep(0.05)
+        probe.wait_for_version(env.url, first.old_version, READY_TIMEOUT)
+
+    def swap(self, spec):
+        old, new = self.active, 'green' if self.active == 'blue' else 'blue'
+        clock = PhaseClock()
+        with clock.phase('start new on the idle slot'):
+            docker_cli.run_app(self._container(new), spec.image, self._port(new))
+        with clock.phase('wait until new answers on its port'):
+            probe.wait_for_version('http://127.0.0.1:%d/version' % self._port(new), spec.new_version, READY_TIMEOUT)
+        with clock.phase('runtime API: new ready, old drain'):
+            self._api('set server app/%s health up' % new)
+            self._api('set server app/%s state ready' % new)
+            self._api('set server app/%s state drain' % old)
+        with clock.phase('wait for 0 sessions on old, SIGQUIT old, wait for exit'):
+            deadline = time.monotonic() + DRAIN_TIMEOUT
+            while sessions(self._api('show stat'), 'app', old) and time.monotonic() < deadline:
+                time.sleep(0.05)
+            self._api('set server app/%s state maint' % old)
+            docker_cli.send_signal(self._container(old), 'SIGQUIT')
+            docker_cli.wait_exit(self._container(old), DRAIN_TIMEOUT)
+        docker_cli.remove(self._container(old))
+        self.active = new
+        return clock.swap(spec.index, spec.old_version, spec.new_version)
+
+    def teardown(self):
+        for part in ('haproxy',) + self.SLOTS:
+            docker_cli.remove(self._container(part))
+
+
 def all_baselines():
-    return [NaiveRecreate(), ReuseportSignal(migrate_req=False), ReuseportSignal(migrate_req=True)]
+    return [NaiveRecreate(), ReuseportSignal(migrate_req=False), ReuseportSignal(migrate_req=True),
+            HaproxyRuntimeApi()]

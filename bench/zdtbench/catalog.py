@@ -1,15 +1,20 @@
 """Which strategies run under which loads, how many swaps each: the quick, default and full plans.
 
-- quick: one low load, 2 swaps per strategy (rolling_restart: 1); the playbook plumbing check
-  runs in it only while none of the collection's strategies can run.
-- default (meant to fit 15 minutes on 2 cores): the baselines under every load with 5 swaps;
-  the collection's strategies under the two loads their targets are stated for (256 clients,
-  keep-alive and not), blue_green with 3 swaps, rolling_restart with 1 (one swap restarts every
-  backend). The "over 20 swaps" target is then reported as not measured. The report says how
-  long the run took; the roles' swap times decide whether it fits.
-- full: the collection's strategies under every load with the targets' 20 swaps, and the
-  rolling_restart scale series (3, 6, 12 backends, one rolling restart each; also --scale).
---swaps overrides the swap count of the collection's strategies in default and full.
+A run puts one or more loads on the same swaps at the same time (a load group): the default plan
+runs 256 keep-alive and 256 non-keep-alive clients together, each load counted apart (its own
+record). That halves the runs, and the machine carries 512 clients during those swaps — a harsher
+load than either alone; the report says which loads ran together.
+
+- quick: 16 clients keep-alive and 16 not at once, 2 swaps per strategy (rolling_restart: 1); the
+  playbook plumbing check runs in it only while none of the collection's strategies can run.
+- default (meant to fit 15 minutes on 2 cores): every strategy under 256 clients keep-alive and
+  not at once; the baselines with 5 swaps (enough to show how they fail), the collection's
+  strategies with at least the targets' 20 swaps: blue_green 20 deploys, rolling_restart 7
+  rolling restarts over 3 backends = 21 backend replacements, each reported as a swap.
+- full: every strategy under every load (4, 64, 256 clients, keep-alive and not, each load on its
+  own), the collection's strategies with 20 deploys / rolling restarts, and the rolling_restart
+  scale series (3, 6, 12 backends, one rolling restart each; also --scale).
+--swaps overrides the number of deploys / rolling restarts of the collection's strategies.
 """
 
 import collections
@@ -18,24 +23,38 @@ from zdtbench.baselines import all_baselines
 from zdtbench.playbook import PlaybookStrategy
 
 Load = collections.namedtuple('Load', 'concurrency keepalive')
-RunPlan = collections.namedtuple('RunPlan', 'strategy load swaps backends')
+# loads: a tuple of Loads sent at the same time against the same swaps, each accounted apart.
+RunPlan = collections.namedtuple('RunPlan', 'strategy loads swaps backends')
 
 LOADS = [Load(4, True), Load(4, False), Load(64, True), Load(64, False), Load(256, True), Load(256, False)]
 TARGET_LOADS = [Load(256, True), Load(256, False)]
-QUICK_LOADS = [Load(16, False)]
-SCALE_LOAD = Load(64, True)
+# Load groups: the loads of one group run together.
+FULL_GROUPS = [(load,) for load in LOADS]
+DEFAULT_GROUPS = [tuple(TARGET_LOADS)]
+QUICK_GROUPS = [(Load(16, True), Load(16, False))]
+SCALE_GROUP = (Load(64, True),)
 SCALE_BACKENDS = (3, 6, 12)
+SCALE_SWAPS = 1
 BASELINE_SWAPS = 5
 TARGET_SWAPS = 20
-DEFAULT_SWAPS = dict(blue_green=3, rolling_restart=1)
+# A rolling restart reports each backend it replaces as a swap (bench/playbooks/rolling_restart):
+# 7 rolling restarts over 3 backends are 21 swaps.
+DEFAULT_SWAPS = dict(blue_green=TARGET_SWAPS, rolling_restart=7)
 QUICK_SWAPS = dict(baseline=2, plumbing=2, blue_green=2, rolling_restart=1)
 BLUE_GREEN_TRAFFIC = ('reuseport', 'haproxy', 'apache', 'nginx')
 ROLLING_BALANCERS = ('haproxy', 'apache', 'nginx')
 DEFAULT_BACKENDS = 3
+# The baseline doing by hand what blue_green does with that traffic strategy (wall-time target).
+HAND_SCRIPTS = dict(reuseport='reuseport-sigquit-migrate-on', haproxy='haproxy-runtime-api')
 
 
 def load_label(load):
     return 'c=%d %s' % (load.concurrency, 'keep-alive' if load.keepalive else 'close')
+
+
+def group_label(loads):
+    """'c=256 keep-alive + c=256 close': the loads of a group, sent at the same time."""
+    return ' + '.join(load_label(load) for load in loads)
 
 
 def ours():
@@ -43,7 +62,7 @@ def ours():
     fronts), pending until both exist."""
     strategies = [
         PlaybookStrategy('blue_green-%s' % traffic, 'blue_green_%s.yml' % traffic, role='blue_green',
-                         hand_script='reuseport-sigquit-migrate-on' if traffic == 'reuseport' else None,
+                         hand_script=HAND_SCRIPTS.get(traffic),
                          description='role blue_green, traffic strategy %s' % traffic)
         for traffic in BLUE_GREEN_TRAFFIC]
     strategies += [rolling_restart(balancer) for balancer in ROLLING_BALANCERS]
@@ -75,14 +94,17 @@ def _wanted(strategy, only, quick, ours_runnable):
     return True
 
 
-def _loads_and_swaps(strategy, quick, full, ours_swaps):
+def _groups_and_swaps(strategy, quick, full, ours_swaps):
+    groups = QUICK_GROUPS if quick else (FULL_GROUPS if full else DEFAULT_GROUPS)
     if quick:
-        return QUICK_LOADS, QUICK_SWAPS[strategy.role or strategy.kind]
-    if strategy.kind == 'baseline':
-        return LOADS, BASELINE_SWAPS
-    if full:
-        return LOADS, ours_swaps or TARGET_SWAPS
-    return TARGET_LOADS, ours_swaps or DEFAULT_SWAPS[strategy.role]
+        swaps = QUICK_SWAPS[strategy.role or strategy.kind]
+    elif strategy.kind == 'baseline':
+        swaps = BASELINE_SWAPS
+    else:
+        swaps = TARGET_SWAPS if full else DEFAULT_SWAPS[strategy.role]
+    if ours_swaps and strategy.kind == 'ours':
+        swaps = ours_swaps
+    return groups, swaps
 
 
 def build_plan(quick=False, full=False, only=None, ours_swaps=None, scale=False):
@@ -99,13 +121,13 @@ def build_plan(quick=False, full=False, only=None, ours_swaps=None, scale=False)
         if reasons[strategy.name]:
             pending[strategy.name] = reasons[strategy.name]
             continue
-        loads, swaps = _loads_and_swaps(strategy, quick, full, ours_swaps)
-        runs += [RunPlan(strategy, load, swaps, DEFAULT_BACKENDS) for load in loads]
+        groups, swaps = _groups_and_swaps(strategy, quick, full, ours_swaps)
+        runs += [RunPlan(strategy, group, swaps, DEFAULT_BACKENDS) for group in groups]
     if (full or scale) and not quick and (only is None or 'rolling_restart-haproxy' in only):
         scale_strategy = rolling_restart('haproxy')
         reason = scale_strategy.pending_reason()
         if reason:
             pending['scale: rolling_restart-haproxy x %s backends' % '/'.join(map(str, SCALE_BACKENDS))] = reason
         else:
-            scale_runs = [RunPlan(scale_strategy, SCALE_LOAD, 1, backends) for backends in SCALE_BACKENDS]
+            scale_runs = [RunPlan(scale_strategy, SCALE_GROUP, SCALE_SWAPS, backends) for backends in SCALE_BACKENDS]
     return runs, scale_runs, pending

@@ -35,8 +35,14 @@ def latency_cell(latency):
     return '/'.join(_num(latency[key], '%.1f') for key in ('p50', 'p99', 'max'))
 
 
+def load_cell(run):
+    """The load, and the loads sent at the same time against the same swaps: 'c=256 close (+ c=256 keep-alive)'."""
+    others = run.get('concurrent_with') or []
+    return run['load']['label'] + (' (+ %s)' % ', '.join(others) if others else '')
+
+
 def run_row(run):
-    head = [run['strategy'], run['load']['label']]
+    head = [run['strategy'], load_cell(run)]
     if run.get('error'):
         # Requests sent before the run broke still count (absent when the load never started).
         counts = [run['requests'], failed_cell(run)] if 'requests' in run else ['–', '–']
@@ -69,19 +75,37 @@ def targets_table(strategies):
     return table(['strategy'] + [target.title for target in TARGETS], rows)
 
 
-def scale_table(runs):
+def scale_table(summary):
+    """summary: zdtbench.scale.summary() of the scale runs."""
     rows = []
-    for run in runs:
-        if run.get('error'):
-            rows.append([run['strategy'], run['backends'], text_cell('run failed: %s' % run['error']), '–', '–'])
+    for row in summary['rows']:
+        if row['error']:
+            rows.append([row['strategy'], row['backends'], text_cell('run failed: %s' % row['error']), '–', '–'])
             continue
-        total = run['swap_wall_s']['median']
-        per_member = total / run['backends'] if total is not None else None
-        overhead = (per_member - run['ready_reference_s']
-                    if per_member is not None and run['ready_reference_s'] is not None else None)
-        rows.append([run['strategy'], run['backends'], _num(total, '%.2f'), _num(per_member, '%.2f'),
-                     _num(overhead, '%.2f')])
-    return table(['strategy', 'backends', 'total s', 's per member', 'overhead s per member (minus app start-to-ready)'], rows)
+        rows.append([row['strategy'], row['backends'], _num(row['total_s'], '%.2f'), _num(row['per_member_s'], '%.2f'),
+                     _num(row['overhead_per_member_s'], '%.2f')])
+    return '\n'.join([
+        table(['strategy', 'backends', 'total s', 's per member',
+               'overhead s per member (minus app start-to-ready)'], rows),
+        '', 'Fit: %s.' % summary['verdict']])
+
+
+def wall_table(strategies):
+    """Per-swap wall time of every strategy: median/max, vs its hand script, the longest phases."""
+    rows = []
+    for name, entry in strategies.items():
+        wall = entry.get('wall')
+        if not wall:
+            continue
+        hand = '–'
+        if wall['vs_hand'] is not None:
+            flag = '' if wall['vs_hand'] <= 2.0 else ' (**> 2x**)'
+            hand = '%s: %.2f s, ours %.2fx%s' % (entry['hand_script'], wall['hand_median_s'], wall['vs_hand'], flag)
+        phases = '; '.join('%s %.2f' % (text_cell(phase, 50), seconds) for phase, seconds in wall['phases'])
+        rows.append([name, wall['swaps'], '%s/%s' % (_num(wall['median_s'], '%.2f'), _num(wall['max_s'], '%.2f')),
+                     hand, text_cell(phases, 300) or '–'])
+    return table(['strategy', 'swaps', 'swap s median/max', 'hand script median (target <= 2x)',
+                  'longest phases, median s per swap'], rows)
 
 
 def loadgen_check_section(check):
@@ -129,6 +153,10 @@ def render(report):
         runs_table(report['runs']),
         '',
     ]
+    if any(run.get('concurrent_with') for run in report['runs']):
+        sections += ['A load in brackets ran at the same time against the same swaps (one set of swaps, '
+                     'each load counted apart): each load saw the machine serving both, which is harsher '
+                     'than either alone.', '']
     notes = ['- %s, %s: %s' % (run['strategy'], run['load']['label'], note)
              for run in report['runs'] + report['scale'] for note in run.get('notes', [])]
     if notes:
@@ -142,8 +170,10 @@ def render(report):
         '',
     ]
     sections += ['- %s' % entry['summary'] for entry in report['strategies'].values()]
+    sections += ['', '## Swap wall time', '', wall_table(report['strategies'])]
     sections += ['', '## rolling_restart scale (3, 6, 12 backends)', '']
-    sections.append(scale_table(report['scale']) if report['scale'] else 'not run (see pending)')
+    sections.append(scale_table(report['scale_summary']) if report['scale']
+                    else 'not run in this plan (--full or --scale)')
     sections += ['', '## Pending', '']
     sections += (['- %s: %s' % item for item in report['pending'].items()] or ['none'])
     sections += ['', '## Load generator cross-check', '', loadgen_check_section(report['loadgen_check']), '']

@@ -26,6 +26,10 @@ TASK_EVENTS = ('runner_on_ok', 'runner_on_failed', 'runner_on_skipped', 'runner_
 INCLUDE_ACTIONS = ('include_tasks', 'include_role')
 START_MARK = 'bench_swap_started'
 END_MARK = 'bench_swap_ended'
+# Inside a swap, optional: one member of it (a backend of a rolling restart), reported as a swap
+# of its own with the outer swap's index as its group.
+MEMBER_START_MARK = 'bench_member_started'
+MEMBER_END_MARK = 'bench_member_ended'
 
 
 def parse_event_time(text):
@@ -56,20 +60,34 @@ def swaps_from_events(events, specs, to_monotonic):
 
     ``to_monotonic`` turns epoch seconds into time.monotonic() values. A swap starts when its
     start marker finished and ends when its end marker began; a missing end marker (the
-    playbook failed mid-swap) raises StrategyError."""
+    playbook failed mid-swap) raises StrategyError. When a swap holds member markers, each
+    member is a swap of its own (numbered on from 0 over the run, group = the swap's index) and
+    the swap itself is not reported."""
     by_index = dict((spec.index, spec) for spec in specs)
     swaps = []
-    current = None
+    current = member = None
     for name, start, end, facts in task_records(events):
         if START_MARK in facts:
-            current = dict(index=int(facts[START_MARK]), start=end, phases=[])
+            current = dict(index=int(facts[START_MARK]), start=end, phases=[], members=[])
         elif END_MARK in facts and current is not None:
             spec = by_index[current['index']]
-            swaps.append(Swap(spec.index, to_monotonic(current['start']), to_monotonic(start),
-                              spec.old_version, spec.new_version, current['phases']))
+            if current['members']:
+                for one in current['members']:
+                    swaps.append(Swap(len(swaps), to_monotonic(one['start']), to_monotonic(one['end']),
+                                      spec.old_version, spec.new_version, one['phases'], spec.index))
+            else:
+                swaps.append(Swap(spec.index, to_monotonic(current['start']), to_monotonic(start),
+                                  spec.old_version, spec.new_version, current['phases']))
             current = None
+        elif current is not None and MEMBER_START_MARK in facts:
+            member = dict(start=end, phases=[])
+        elif current is not None and MEMBER_END_MARK in facts and member is not None:
+            member['end'] = start
+            current['members'].append(member)
+            member = None
         elif current is not None:
-            current['phases'].append(Phase(name, to_monotonic(start), to_monotonic(end)))
+            phase = Phase(name, to_monotonic(start), to_monotonic(end))
+            (member or current)['phases'].append(phase)
     if current is not None:
         raise StrategyError('swap %d started but never ended (no %s marker)' % (current['index'], END_MARK))
     return swaps
@@ -164,9 +182,10 @@ class PlaybookStrategy(Strategy):
                                              new_version=spec.new_version, image=spec.image)
                                         for spec in specs])
         swaps = swaps_from_events(events, specs, lambda epoch: epoch - offset)
-        if len(swaps) != len(specs):
+        reported = set(swap.index if swap.group is None else swap.group for swap in swaps)
+        if len(reported) != len(specs):
             raise StrategyError('%s: %d swaps asked, %d reported by the playbook'
-                                % (self.name, len(specs), len(swaps)))
+                                % (self.name, len(specs), len(reported)))
         return swaps
 
     def teardown(self):

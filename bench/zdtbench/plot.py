@@ -98,3 +98,40 @@ def plot_strategy(name, runs, path):
     figure.savefig(path, dpi=90)
     plt.close(figure)
     return path
+
+
+def plot_scale(summary, path):
+    """The scale series: rolling-restart total and time per member against the number of
+    backends, with the fitted line (zdtbench.scale.summary)."""
+    points = [row for row in summary['rows'] if row['total_s'] is not None]
+    if not points:
+        return None
+    figure, (total_axis, member_axis) = plt.subplots(1, 2, figsize=(10, 4.2))
+    backends = [row['backends'] for row in points]
+    total_axis.plot(backends, [row['total_s'] for row in points], 'o', color='black', label='measured')
+    fit = summary['fit']
+    if fit:
+        ends = [0, max(backends)]
+        total_axis.plot(ends, [fit['intercept'] + fit['slope'] * value for value in ends], '--', color='tab:blue',
+                        label='%.2f s + %.2f s x N' % (fit['intercept'], fit['slope']))
+    total_axis.set_xlabel('backends N')
+    total_axis.set_ylabel('rolling restart wall time s')
+    total_axis.set_ylim(bottom=0)
+    total_axis.set_xlim(left=0)
+    total_axis.legend(loc='upper left', fontsize='small')
+    member_axis.bar([str(value) for value in backends], [row['per_member_s'] for row in points], color='tab:gray',
+                    label='per member')
+    overheads = [row['overhead_per_member_s'] for row in points]
+    if all(value is not None for value in overheads):
+        member_axis.bar([str(value) for value in backends], overheads, color='tab:orange', width=0.5,
+                        label='per member minus app start-to-ready')
+    member_axis.set_xlabel('backends N')
+    member_axis.set_ylabel('s per member')
+    member_axis.legend(loc='upper left', fontsize='small')
+    for axis in (total_axis, member_axis):
+        axis.grid(alpha=0.3)
+    figure.suptitle(textwrap.shorten('rolling_restart scale: %s' % summary['verdict'], 110), fontsize='small')
+    figure.tight_layout(rect=(0, 0, 1, 0.94))
+    figure.savefig(path, dpi=90)
+    plt.close(figure)
+    return path

@@ -5,7 +5,7 @@ import json
 import os
 import shutil
 
-from zdtbench import compare, markdown, plot, targets
+from zdtbench import compare, markdown, plot, scale, targets
 
 
 def group_by_strategy(runs):
@@ -29,6 +29,7 @@ def evaluate_strategies(runs, infos, required_swaps=targets.REQUIRED_SWAPS):
         hand_runs = groups.get(info.get('hand_script'))
         evaluation = targets.evaluate(group, info, hand_runs, required_swaps)
         strategies[name] = dict(info, totals=totals[name], targets=evaluation,
+                                wall=compare.wall_time(group, hand_runs if info.get('hand_script') else None),
                                 summary=compare.summary_line(name, totals[name], evaluation, best_name,
                                                              totals.get(best_name)))
     return strategies, best_name
@@ -39,10 +40,15 @@ def write(report, results_root, stamp):
     directory = os.path.join(results_root, stamp)
     os.makedirs(directory, exist_ok=True)
     pngs = {}
-    for name, group in group_by_strategy(report['runs'] + report['scale']).items():
+    report['scale_summary'] = scale.summary(report['scale'])
+    for name, group in group_by_strategy(report['runs']).items():
         path = plot.plot_strategy(name, group, os.path.join(directory, '%s.png' % name))
         if path:
             pngs[name] = os.path.basename(path)
+    if report['scale']:
+        path = plot.plot_scale(report['scale_summary'], os.path.join(directory, 'rolling_restart-scale.png'))
+        if path:
+            pngs['rolling_restart scale'] = os.path.basename(path)
     report['pngs'] = pngs
     with open(os.path.join(directory, 'bench.json'), 'w') as handle:
         json.dump(report, handle, indent=1)

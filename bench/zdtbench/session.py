@@ -1,4 +1,8 @@
-"""One strategy under one load: set up, steady load, the swaps, steady load, tear down, analyse.
+"""One strategy under a load group: set up, steady load, the swaps, steady load, tear down, analyse.
+
+The loads of a group (e.g. 256 clients keep-alive and 256 not) run at the same time against the
+same swaps, each from its own worker processes, so each load's requests are counted apart: one
+record per load, sharing the swaps.
 
 The swaps are driven from this process while the load comes from worker processes
 (zdtbench.loadgen), so the driver's own work does not slow the clients down more than the
@@ -6,6 +10,7 @@ machine's two cores have to.
 """
 
 import collections
+import contextlib
 import time
 import traceback
 
@@ -17,7 +22,9 @@ from zdtbench.probe import NotAnswering
 from zdtbench.strategy import StrategyError
 
 Timing = collections.namedtuple('Timing', 'warmup steady_before pause steady_after settle')
-DEFAULT_TIMING = Timing(warmup=1.0, steady_before=2.0, pause=1.0, steady_after=1.5, settle=0.5)
+# pause: steady load after each swap (the playbook's sleep task adds its own ~0.3 s); settle: how
+# long after a swap the old container may still answer, left out of steady.
+DEFAULT_TIMING = Timing(warmup=1.0, steady_before=1.5, pause=0.5, steady_after=1.5, settle=0.5)
 QUICK_TIMING = Timing(warmup=0.5, steady_before=1.5, pause=0.5, steady_after=1.0, settle=0.5)
 SWAP_BUDGET = 60.0              # seconds a swap may take before the load stops by itself
 EXPECTED_ERRORS = (StrategyError, DockerError, NotAnswering)   # their text says it all: no traceback
@@ -32,57 +39,79 @@ class SwapsFailed(Exception):
         self.samples = samples
 
 
-def _swaps_under_load(strategy, env, load, specs, timing, max_seconds):
-    """Load, steady time, the swaps, steady time. Returns (samples, swaps, generator); raises
-    SwapsFailed with the samples when the swaps fail."""
-    generator = LoadGenerator(env.url, load.concurrency, load.keepalive, max_seconds=max_seconds)
-    with generator:
+def _swaps_under_load(strategy, generators, specs, timing):
+    """Every load, steady time, the swaps, steady time. Returns (samples per generator, swaps);
+    raises SwapsFailed with the samples of every generator when the swaps fail."""
+    with contextlib.ExitStack() as stack:
+        for generator in generators:
+            stack.enter_context(generator)
         time.sleep(timing.warmup + timing.steady_before)
         try:
             swaps = strategy.run_swaps(specs, timing.pause)
         except Exception as exc:
-            raise SwapsFailed(exc, generator.stop())
+            raise SwapsFailed(exc, [generator.stop() for generator in generators])
         time.sleep(max(0.0, timing.steady_after - timing.pause))
-        return generator.stop(), swaps, generator
+        return [generator.stop() for generator in generators], swaps
+
+
+def _records(plan):
+    """The empty record of each load of the plan (one per load, also when loads ran together)."""
+    labels = [load_label(load) for load in plan.loads]
+    records = []
+    for load, label in zip(plan.loads, labels):
+        records.append(dict(
+            strategy=plan.strategy.name,
+            load=dict(concurrency=load.concurrency, keepalive=load.keepalive, label=label),
+            # The other loads sent at the same time against the same swaps (harsher than alone).
+            concurrent_with=[other for other in labels if other != label],
+            swaps_planned=plan.swaps, backends=plan.backends, error=None))
+    return records
 
 
 def run_one(plan, env, timing, ready_reference=None, log=print):
-    """Run ``plan`` (a catalog.RunPlan); returns the run's record (see stats.analyze) with
-    strategy, load, error (None, or what failed — then only the counts of the requests sent, if
-    the load had started)."""
-    strategy, load = plan.strategy, plan.load
-    record = dict(strategy=strategy.name, load=dict(concurrency=load.concurrency, keepalive=load.keepalive,
-                                                    label=load_label(load)),
-                  swaps_planned=plan.swaps, backends=plan.backends, error=None)
+    """Run ``plan`` (a catalog.RunPlan: one or more loads at once against the same swaps);
+    returns one record per load (see stats.analyze) with strategy, load, concurrent_with, error
+    (None, or what failed — then only the counts of the requests sent, if the load had started)."""
+    strategy = plan.strategy
+    records = _records(plan)
     env = env._replace(backends=plan.backends)
     specs = env.swap_specs(plan.swaps)
     max_seconds = (timing.warmup + timing.steady_before + timing.steady_after
                    + plan.swaps * (SWAP_BUDGET + timing.pause))
+    generators = [LoadGenerator(env.url, load.concurrency, load.keepalive, max_seconds=max_seconds)
+                  for load in plan.loads]
     began = time.monotonic()
     try:
         strategy.setup(env)
-        samples, swaps, generator = _swaps_under_load(strategy, env, load, specs, timing, max_seconds)
+        per_load, swaps = _swaps_under_load(strategy, generators, specs, timing)
     except Exception as exc:        # a broken run is reported; the other runs go on
         if isinstance(exc, SwapsFailed):
-            record.update(stats.counts(exc.samples))
+            for record, samples in zip(records, exc.samples):
+                record.update(stats.counts(samples))
             exc = exc.cause
-        record['error'] = '%s: %s' % (type(exc).__name__, exc)
-        log('  run failed: %s' % record['error'])
+        for record in records:
+            record['error'] = '%s: %s' % (type(exc).__name__, exc)
+        log('  run failed: %s' % records[0]['error'])
         if not isinstance(exc, EXPECTED_ERRORS):
             log(traceback.format_exc())
-        return record
+        return records
     finally:
-        _teardown(strategy, record, log)
-        record['notes'] = strategy.take_notes()
-    record.update(stats.analyze(samples, swaps, generator.started_at, generator.stopped_at,
-                                ready_reference, timing.warmup, timing.settle))
-    record['run_seconds'] = round(time.monotonic() - began, 1)
-    return record
+        _teardown(strategy, records, log)
+        notes = strategy.take_notes()
+        for record in records:
+            record['notes'] = list(notes)
+    seconds = round(time.monotonic() - began, 1)
+    for record, samples, generator in zip(records, per_load, generators):
+        record.update(stats.analyze(samples, swaps, generator.started_at, generator.stopped_at,
+                                    ready_reference, timing.warmup, timing.settle))
+        record['run_seconds'] = seconds
+    return records
 
 
-def _teardown(strategy, record, log):
+def _teardown(strategy, records, log):
     try:
         strategy.teardown()
     except Exception as exc:
-        record['teardown_error'] = '%s: %s' % (type(exc).__name__, exc)
-        log('  teardown failed: %s' % record['teardown_error'])
+        for record in records:
+            record['teardown_error'] = '%s: %s' % (type(exc).__name__, exc)
+        log('  teardown failed: %s' % records[0]['teardown_error'])

@@ -47,7 +47,7 @@ def _swap_record(swap, region_end, samples, begin, settle):
     def rel(value):
         return None if value is None else round(value - begin, 3)
 
-    return dict(index=swap.index, start_s=rel(swap.start), end_s=rel(swap.end),
+    return dict(index=swap.index, group=getattr(swap, 'group', None), start_s=rel(swap.start), end_s=rel(swap.end),
                 wall_s=round(swap.end - swap.start, 3), old_version=swap.old_version,
                 new_version=swap.new_version,
                 failed=sum(1 for sample in in_window if sample.outcome != traffic.OK),

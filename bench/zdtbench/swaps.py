@@ -9,7 +9,9 @@ import contextlib
 import time
 
 Phase = collections.namedtuple('Phase', 'name start end')
-Swap = collections.namedtuple('Swap', 'index start end old_version new_version phases')
+# group: for a swap that is one member of a larger one (a backend of a rolling restart), the
+# index of that larger swap; None otherwise.
+Swap = collections.namedtuple('Swap', 'index start end old_version new_version phases group', defaults=(None,))
 
 
 class PhaseClock(object):

@@ -38,7 +38,8 @@ def run_record(name='s', concurrency=256, keepalive=True, failed_count=0, swaps=
         steady=dict(ok_per_s=100.0, latency_ms=dict(p50=1.0, p99=10.0, max=20.0)),
         swap=dict(ok_per_s=100.0 * throughput_ratio, latency_ms=dict(p50=1.0, p99=10.0 * p99_ratio, max=in_flight)),
         throughput_ratio=throughput_ratio, p99_ratio=p99_ratio,
-        swaps=[dict(index=number, phases=[]) for number in range(swaps)],
+        swaps=[dict(index=number, group=None, start_s=10.0 * number, end_s=10.0 * number + wall, wall_s=wall,
+                    phases=[]) for number in range(swaps)],
         swap_wall_s=dict(median=wall, max=wall), ready_reference_s=0.5, swap_vs_ready=wall / 0.5,
         mixed_window_ms=dict(median=mixed, max=mixed), longest_in_flight_ms=in_flight, timeline=[])
     return record

@@ -53,3 +53,4 @@ def test_strategies_are_evaluated_with_their_hand_script():
     assert list(strategies) == ['hand', 'ours']
     assert strategies['ours']['targets']['wall_vs_hand']['met'] is False
     assert strategies['hand']['targets']['wall_vs_hand']['met'] is None
+    assert strategies['ours']['wall']['vs_hand'] == 3.0 and strategies['hand']['wall']['vs_hand'] is None

@@ -2,7 +2,7 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The Markdown report."""
 
-from zdtbench import markdown, report
+from zdtbench import markdown, report, scale
 
 from ansible_collections.zerodowntime.deploy.tests.unit.bench.bench_helpers import run_record
 
@@ -37,8 +37,31 @@ def test_a_run_that_broke_under_load_still_shows_its_requests():
 def test_scale_table_per_member_overhead():
     run = run_record(wall=6.0)
     run['backends'] = 3
-    row = markdown.scale_table([run]).splitlines()[2]
-    assert row == '| s | 3 | 6.00 | 2.00 | 1.50 |'     # 6 s / 3 members - 0.5 s start-to-ready
+    lines = markdown.scale_table(scale.summary([run])).splitlines()
+    assert lines[2] == '| s | 3 | 6.00 | 2.00 | 1.50 |'     # 6 s / 3 members - 0.5 s start-to-ready
+    assert lines[-1].startswith('Fit: not enough points')
+
+
+def test_loads_sent_together_are_named_in_the_load_cell_and_explained():
+    alone = run_record()
+    together = run_record(keepalive=False)
+    together['concurrent_with'] = ['c=256 keep-alive']
+    assert markdown.run_row(alone)[1] == 'c=256 keep-alive'
+    assert markdown.run_row(together)[1] == 'c=256 close (+ c=256 keep-alive)'
+    assert 'ran at the same time against the same swaps' in markdown.render(document([together]))
+    assert 'ran at the same time' not in markdown.render(document([alone]))
+
+
+def test_wall_table_compares_with_the_hand_script():
+    strategies = {
+        'ours': dict(hand_script='hand', wall=dict(swaps=20, median_s=3.0, max_s=4.0, hand_median_s=1.0, vs_hand=3.0,
+                                                   phases=[('Swap the container', 2.5)])),
+        'other': dict(hand_script=None, wall=dict(swaps=20, median_s=1.0, max_s=1.0, hand_median_s=None,
+                                                  vs_hand=None, phases=[])),
+    }
+    rows = markdown.wall_table(strategies).splitlines()[2:]
+    assert rows[0] == '| ours | 20 | 3.00/4.00 | hand: 1.00 s, ours 3.00x (**> 2x**) | Swap the container 2.50 |'
+    assert rows[1] == '| other | 20 | 1.00/1.00 | – | – |'
 
 
 def document(runs):
@@ -57,7 +80,7 @@ def test_render_has_every_section():
     runs[0]['notes'] = ['swap 1: something worth knowing']
     text = markdown.render(document(runs))
     for heading in ('## Runs', '## Targets', '## Summary against the best baseline (reuseport)',
-                    '## rolling_restart scale', '## Pending', '## Load generator cross-check'):
+                    '## Swap wall time', '## rolling_restart scale', '## Pending', '## Load generator cross-check'):
         assert heading in text
     assert 'abc123 (+ uncommitted changes)' in text
     assert '- naive, c=256 keep-alive: swap 1: something worth knowing' in text

@@ -49,6 +49,35 @@ def test_tasks_between_markers_are_the_phases():
     assert first.phases[0].start == pytest.approx(10.2)
 
 
+def rolling_events(index, at, members=3):
+    """A rolling restart: each member between member markers, 2 s apart."""
+    events = [event('runner_on_ok', 'Bench swap starts', at, at + 0.1, {playbook.START_MARK: str(index)},
+                    action='ansible.builtin.set_fact')]
+    for member in range(members):
+        begin = at + 0.2 + 2 * member
+        events += [
+            event('runner_on_ok', 'Bench member swap starts', begin, begin + 0.1,
+                  {playbook.MEMBER_START_MARK: str(member)}, action='ansible.builtin.set_fact'),
+            event('runner_on_ok', 'Drain', begin + 0.1, begin + 0.5),
+            event('runner_on_ok', 'Restart', begin + 0.5, begin + 1.5),
+            event('runner_on_ok', 'Bench member swap ends', begin + 1.6, begin + 1.7,
+                  {playbook.MEMBER_END_MARK: str(member)}, action='ansible.builtin.set_fact'),
+        ]
+    events.append(event('runner_on_ok', 'Bench swap ends', at + 7.0, at + 7.1, {playbook.END_MARK: str(index)}))
+    return events
+
+
+def test_members_of_a_swap_are_swaps_of_their_own():
+    events = rolling_events(0, 10.0) + rolling_events(1, 20.0)
+    swaps = playbook.swaps_from_events(events, SPECS, lambda epoch: epoch - BASE)
+    assert [(swap.index, swap.group, swap.new_version) for swap in swaps] == [
+        (0, 0, 'v2'), (1, 0, 'v2'), (2, 0, 'v2'), (3, 1, 'v1'), (4, 1, 'v1'), (5, 1, 'v1')]
+    second = swaps[1]
+    assert second.start == pytest.approx(12.3) and second.end == pytest.approx(13.8)
+    assert [phase.name for phase in second.phases] == ['Drain', 'Restart']
+    assert swaps[0].group is not None and playbook.swaps_from_events(swap_events(0, 1.0), SPECS, float)[0].group is None
+
+
 def test_a_swap_without_its_end_marker_fails():
     events = swap_events(0, 10.0)[:5]
     with pytest.raises(StrategyError, match='swap 0 started but never ended'):

@@ -91,11 +91,13 @@ def test_plans(tmp_path, monkeypatch):
     monkeypatch.setattr(sysctl, 'available', lambda path=None: True)   # whatever the kernel
     runs, scale, pending = catalog.build_plan(quick=True)
     assert set(plan.strategy.name for plan in runs) == {
-        'naive-recreate', 'reuseport-sigquit-migrate-off', 'reuseport-sigquit-migrate-on', 'playbook-plumbing-check'}
-    assert all(plan.swaps == 2 and plan.load == catalog.Load(16, False) for plan in runs)
+        'naive-recreate', 'reuseport-sigquit-migrate-off', 'reuseport-sigquit-migrate-on', 'haproxy-runtime-api',
+        'playbook-plumbing-check'}
+    assert all(plan.swaps == 2 and plan.loads == (catalog.Load(16, True), catalog.Load(16, False)) for plan in runs)
     assert 'blue_green-haproxy' in pending and not scale
     runs, scale, pending = catalog.build_plan()
-    assert len(runs) == 3 * len(catalog.LOADS) and all(plan.swaps == catalog.BASELINE_SWAPS for plan in runs)
+    assert [plan.loads for plan in runs] == [(catalog.Load(256, True), catalog.Load(256, False))] * 4
+    assert all(plan.swaps == catalog.BASELINE_SWAPS for plan in runs)
     assert not any(name.startswith('scale: rolling_restart') for name in pending)
     assert any(name.startswith('scale: rolling_restart') for name in catalog.build_plan(full=True)[2])
     runs = catalog.build_plan(only={'naive-recreate'})[0]
@@ -113,11 +115,14 @@ def test_plans_once_a_strategy_of_ours_can_run(tmp_path, monkeypatch):
     assert 'playbook-plumbing-check' not in set(plan.strategy.name for plan in quick)
     runs, _scale, pending = catalog.build_plan()
     ours = [plan for plan in runs if plan.strategy.kind == 'ours']
-    assert [(plan.strategy.name, plan.load, plan.swaps) for plan in ours] == [
-        ('blue_green-nginx', load, catalog.DEFAULT_SWAPS['blue_green']) for load in catalog.TARGET_LOADS]
+    assert [(plan.strategy.name, plan.loads, plan.swaps) for plan in ours] == [
+        ('blue_green-nginx', tuple(catalog.TARGET_LOADS), catalog.TARGET_SWAPS)]
     assert 'blue_green-haproxy' in pending
     full = [plan for plan in catalog.build_plan(full=True)[0] if plan.strategy.kind == 'ours']
-    assert [plan.load for plan in full] == catalog.LOADS and all(plan.swaps == catalog.TARGET_SWAPS for plan in full)
+    assert [plan.loads for plan in full] == [(load,) for load in catalog.LOADS]
+    assert all(plan.swaps == catalog.TARGET_SWAPS for plan in full)
+    baselines = [plan for plan in catalog.build_plan(full=True)[0] if plan.strategy.kind == 'baseline']
+    assert len(baselines) == 4 * len(catalog.LOADS)
     assert all(plan.swaps == 7 for plan in catalog.build_plan(ours_swaps=7)[0] if plan.strategy.kind == 'ours')
 
 

@@ -53,8 +53,10 @@ class FakeStrategy(Strategy):
 
 def run(strategy, monkeypatch):
     monkeypatch.setattr(session, 'LoadGenerator', FakeGenerator)
-    plan = catalog.RunPlan(strategy, catalog.Load(4, True), 1, 3)
-    return session.run_one(plan, ENV, NO_WAIT, ready_reference=0.05, log=lambda line: None)
+    plan = catalog.RunPlan(strategy, (catalog.Load(4, True),), 1, 3)
+    records = session.run_one(plan, ENV, NO_WAIT, ready_reference=0.05, log=lambda line: None)
+    assert len(records) == 1
+    return records[0]
 
 
 def test_a_run_is_analysed(monkeypatch):
@@ -63,7 +65,28 @@ def test_a_run_is_analysed(monkeypatch):
     assert strategy.calls == ['setup', 'swaps', 'teardown']
     assert record['error'] is None and record['notes'] == ['a note']
     assert (record['requests'], record['failed'], len(record['swaps'])) == (3, 1, 1)
-    assert record['load']['label'] == 'c=4 keep-alive'
+    assert record['load']['label'] == 'c=4 keep-alive' and record['concurrent_with'] == []
+
+
+def test_loads_sent_together_share_the_swaps_and_are_counted_apart(monkeypatch):
+    made = []
+
+    class Generator(FakeGenerator):
+        def __init__(self, url, concurrency, keepalive, **kwargs):
+            super(Generator, self).__init__()
+            self.samples = [ok(0.1)] if keepalive else [ok(0.1), failed(0.2, 'refused')]
+            made.append((concurrency, keepalive))
+
+    monkeypatch.setattr(session, 'LoadGenerator', Generator)
+    strategy = FakeStrategy()
+    plan = catalog.RunPlan(strategy, (catalog.Load(256, True), catalog.Load(256, False)), 1, 3)
+    keepalive, close = session.run_one(plan, ENV, NO_WAIT, log=lambda line: None)
+    assert made == [(256, True), (256, False)] and strategy.calls == ['setup', 'swaps', 'teardown']
+    assert (keepalive['requests'], keepalive['failed'], close['requests'], close['failed']) == (1, 0, 2, 1)
+    assert keepalive['concurrent_with'] == ['c=256 close'] and close['concurrent_with'] == ['c=256 keep-alive']
+    assert [(one['start_s'], one['end_s']) for one in keepalive['swaps'] + close['swaps']] == [(0.15, 0.25)] * 2
+    assert (keepalive['swaps'][0]['failed'], close['swaps'][0]['failed']) == (0, 1)     # each load's own
+    assert keepalive['notes'] == close['notes'] == ['a note']
 
 
 def test_failed_swaps_keep_the_counts_of_the_load(monkeypatch):
