@@ -94,7 +94,7 @@ def docker_client(params):
                 ca_cert=params.get('docker_ca_path'),
                 verify=params['docker_validate_certs'],
             )
-            # DockerClient(...) is only .api = APIClient(...); built so to use _TLSAPIClient
+            # DockerClient(...) is only .api = APIClient(...); built so to use TLSAPIClient
             # from the first request on (version=auto asks the engine while the APIClient is made).
             client = docker.DockerClient.__new__(docker.DockerClient)
             client.api = TLSAPIClient(tls=tls, **options)
