@@ -97,7 +97,8 @@ def build_report(events, status, samples_by_site, begin, end, offset):
         report = demo.analyze(samples_by_site, steps, begin, end, WARMUP)
     report['error'] = None
     if status != 'successful':
-        report['error'] = 'playbook %s: %s' % (status, failure_message(events) or 'no failed task reported')
+        report['error'] = 'playbook %s: %s' % (status, failure_message(events) or
+                                               'no failed task reported (see its [ERROR] lines above)')
         if unfinished:
             report['error'] += ' (during step "%s")' % unfinished
     elif begin is None:
@@ -106,7 +107,7 @@ def build_report(events, status, samples_by_site, begin, end, offset):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser = argparse.ArgumentParser(description='make demo: playbooks/demo.yml under load, then a report and a PNG timeline')
     parser.add_argument('--out', default=os.path.join(collection.REPO_ROOT, '.tmp', 'demo'),
                         help='directory for report.txt, report.json and timeline.png')
     parser.add_argument('--keep', action='store_true', help='leave the stack running')

@@ -225,7 +225,7 @@ def test_a_playbook_that_fails_before_the_stack_is_up_reports_no_load(fakes, mon
     events, status, samples, begin, end = fakes.run_under_load(str(tmp_path), False, log=lambda text: None)
     assert begin is None and samples == {} and FakeLoad.log == []
     report = fakes.build_report(events, status, samples, begin, end, offset=0.0)
-    assert report['error'].startswith('playbook failed: no failed task reported')
+    assert report['error'].startswith('playbook failed: no failed task reported (see its [ERROR] lines above)')
     assert demo.verdict(report) == 1
 
 
