@@ -176,7 +176,7 @@ options:
         under the same lock. Any other deploy of the service waits for it (O(lock_timeout)).
       - V(release) - only release the lock O(lock_owner) holds (every other option but O(name)
         and the Docker connection is ignored; O(state) and O(image) still follow their rules). A lock
-        that is gone, or held by another run after its ttl, is left alone (RV(lock.released=false)).
+        that is gone, or held by another run after its ttl, is left alone (C(released=false) in RV(lock)).
         Run it in an C(always) section after the run's last call.
     type: str
     default: call
