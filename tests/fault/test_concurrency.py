@@ -12,7 +12,7 @@ from harness import convergence
 from harness.load import BackgroundLoad
 from harness.services import RUN_TIMEOUT, other
 from harness.watch import ContainerWatch
-from tables import defects, kill_points
+from tables import kill_points
 
 TAG = 'cc'
 PORT_BASE = 18730
@@ -86,16 +86,22 @@ def test_impatient_second_deploy_fails_naming_the_holder(services, engine):
     assert service.problems(other(service.version)) == []
 
 
-@defects.xfail(defects.BLUE_GREEN_PHASES_UNLOCKED)
+def patient(service, variables):
+    """Waits for the lock, but gives up well before the harness would kill the run (the first
+    deploy is held until the second has ended, so the second cannot get the lock)."""
+    variables['blue_green_container']['lock_timeout'] = 20
+
+
 def test_second_balancer_deploy_does_not_interleave_with_the_first(services, engine):
     """blue_green with a balancer runs stage, cutover and promote as separate module calls. The
-    first deploy is held between stage and cutover while a second one runs."""
+    first deploy is held between stage and cutover while a second one runs: the run's lock covers
+    all of them, so the second waits for it and fails naming the first."""
     service = services('haproxy')
     service.ensure()
     with BackgroundLoad(service.url) as load, ContainerWatch(engine, service.name) as watch:
         first = service.run('held-first', other(service.version), hold_at=(kill_points.CUTOVER, 1)).start()
         first.wait_for(first.held, 120, 'hold before the cutover')
-        second = service.run('second', 'v3').start()
+        second = service.run('second', 'v3', vary=patient).start()
         second.wait(RUN_TIMEOUT)
         first.release()
         first.wait(RUN_TIMEOUT)
@@ -109,6 +115,9 @@ def test_second_balancer_deploy_does_not_interleave_with_the_first(services, eng
         assert re.search(r'lock|another deploy', message), (
             'the %s deploy failed without naming the other one (candidates seen: %s): %s'
             % (name, list(watch.candidates.values()), message))
+    assert first.rc == 0, 'the held first deploy did not finish: %s' % first.final_failure()
+    assert list(watch.candidates.values()) == [convergence.APP_IMAGE % other(service.version)], (
+        'a candidate of the second deploy appeared while the first held the lock: %s' % watch.candidates)
 
 
 def test_two_services_deploy_at_once(services, engine):
