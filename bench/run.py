@@ -20,7 +20,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import loadgen as loadgen_cli  # noqa: E402  (needs the path above)
-from zdtbench import catalog, docker_cli, machine, probe, report, session, wrk_check  # noqa: E402
+from zdtbench import budget, catalog, docker_cli, machine, probe, report, session, wrk_check  # noqa: E402
 from zdtbench.strategy import BenchEnv  # noqa: E402
 
 RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'results')
@@ -30,8 +30,12 @@ ENV = BenchEnv(port=18600, backend_ports=tuple(range(18610, 18660)), prefix=dock
 READY_PROBE_PORT = 18699
 # Rough seconds per swap (rolling_restart: per backend) and per run outside the swaps, for the
 # estimate printed before the run; seen on the 2-core machine while other tests ran.
-SWAP_GUESS = dict(baseline=1.5, plumbing=6.0, blue_green=8.0, rolling_restart=15.0)
-RUN_OVERHEAD = dict(baseline=5.0, plumbing=15.0, ours=20.0)
+SWAP_GUESS = dict(baseline=2.0, plumbing=6.0, blue_green=15.0, rolling_restart=15.0)
+RUN_OVERHEAD = dict(baseline=8.0, plumbing=15.0, ours=25.0)
+# The default plan's budget for bench/run.py: 15 minutes for `make bench` minus its setup (images,
+# collection build) and the report (PNGs). Ours share what the other parts leave (zdtbench/budget.py).
+DEFAULT_BUDGET = 12.5 * 60.0
+REPORT_RESERVE = 40.0
 
 
 def parse_args(argv=None):
@@ -44,7 +48,16 @@ def parse_args(argv=None):
     parser.add_argument('--swaps', type=int, help="swaps per run of the collection's strategies (default: the plan's)")
     parser.add_argument('--results', default=RESULTS, help='where results/<timestamp>/ goes')
     parser.add_argument('--skip-loadgen-check', action='store_true', help='no wrk cross-check')
+    parser.add_argument('--budget', type=float,
+                        help="seconds for the whole run; the collection's strategies share what the rest leaves and "
+                             "stop starting swaps when their share is used (default plan: %.0f; quick/full: 0 = none)"
+                             % DEFAULT_BUDGET)
     return parser.parse_args(argv)
+
+
+def run_overhead(plan, timing):
+    """Seconds of a run besides its swaps (setup, steady windows, tear-down, analysis)."""
+    return RUN_OVERHEAD[plan.strategy.kind] + timing.warmup + timing.steady_before + timing.steady_after
 
 
 def estimate_seconds(runs, timing):
@@ -52,9 +65,21 @@ def estimate_seconds(runs, timing):
     for plan in runs:
         strategy = plan.strategy
         per_swap = SWAP_GUESS[strategy.role or strategy.kind] * (plan.backends if strategy.role == 'rolling_restart' else 1)
-        total += (RUN_OVERHEAD[strategy.kind] + timing.warmup + timing.steady_before + timing.steady_after
-                  + plan.swaps * (per_swap + timing.pause))
+        total += run_overhead(plan, timing) + plan.swaps * (per_swap + timing.pause)
     return total
+
+
+def budget_share(plans, timing, budget_end):
+    """Seconds of swaps for plans[0] under the budget (None: no budget, or not a strategy of ours)."""
+    if budget_end is None or plans[0].strategy.kind != 'ours':
+        return None
+
+    def whole(plan):     # baselines and the plumbing check keep their planned swaps
+        return None if plan.strategy.kind == 'ours' else estimate_seconds([plan], timing)
+
+    fixed = budget.fixed_seconds(plans, lambda plan: run_overhead(plan, timing), whole) + REPORT_RESERVE
+    return budget.swap_seconds(time.monotonic(), budget_end, fixed,
+                               sum(1 for plan in plans if plan.strategy.kind == 'ours'))
 
 
 def check_images():
@@ -73,19 +98,24 @@ def loadgen_check(quick):
     return check
 
 
-def run_plans(runs, timing, ready_reference):
-    """Each strategy's runs inside its session (e.g. its sysctl value), in plan order."""
-    records = []
+def run_plans(runs, timing, ready_reference, records, budget_end=None, later=()):
+    """Each strategy's runs inside its session (e.g. its sysctl value), in plan order; their
+    records are appended to ``records`` as they complete. Stops starting runs once interrupted.
+    budget_end: time.monotonic() by which every run (and ``later`` plans) should be done."""
     index = 0
-    while index < len(runs):
+    while index < len(runs) and not INTERRUPTED:
         strategy = runs[index].strategy
         group = [plan for plan in runs[index:] if plan.strategy is strategy]
         index += len(group)
         with strategy.session():
-            for plan in group:
-                print('- %s, %s, %d swaps ...' % (strategy.name, catalog.group_label(plan.loads), plan.swaps),
+            for number, plan in enumerate(group):
+                if INTERRUPTED:
+                    break
+                share = budget_share(runs[index - len(group) + number:] + list(later), timing, budget_end)
+                print('- %s, %s, %d swaps%s ...' % (strategy.name, catalog.group_label(plan.loads), plan.swaps,
+                                                    '' if share is None else ' (budget %.0f s of swaps)' % share),
                       flush=True)
-                group_records = session.run_one(plan, ENV, timing, ready_reference)
+                group_records = session.run_one(plan, ENV, timing, ready_reference, swap_seconds=share)
                 records.extend(group_records)
                 for record in group_records:
                     if not record['error']:
@@ -93,7 +123,6 @@ def run_plans(runs, timing, ready_reference):
                               % (record['load']['label'], record['requests'], record['failed'],
                                  record['swap_wall_s']['median'] or 0, record['steady']['ok_per_s'],
                                  record['swap']['ok_per_s']), flush=True)
-    return records
 
 
 def sweep_containers():
@@ -104,8 +133,13 @@ def sweep_containers():
         docker_cli.remove(name)
 
 
+INTERRUPTED = []
+
+
 def _interrupt(signum, frame):
-    """SIGTERM unwinds like Ctrl-C, so sysctls are restored and containers removed."""
+    """SIGTERM unwinds like Ctrl-C, so sysctls are restored and containers removed. ansible-runner
+    turns it into a canceled playbook (an error record), so the flag also stops the next runs."""
+    INTERRUPTED.append(signum)
     raise KeyboardInterrupt('signal %d' % signum)
 
 
@@ -118,22 +152,35 @@ def main(argv=None):
                                               scale=args.scale)
     timing = session.QUICK_TIMING if args.quick else session.DEFAULT_TIMING
     mode = 'quick' if args.quick else ('full' if args.full else 'default')
+    seconds = args.budget if args.budget is not None else (DEFAULT_BUDGET if mode == 'default' else 0)
     started = datetime.datetime.now(datetime.timezone.utc)
     began = time.monotonic()
+    budget_end = began + seconds if seconds else None
     print('bench (%s): %d runs + %d scale runs, about %.0f s; pending: %s' % (
         mode, len(runs), len(scale), estimate_seconds(runs + scale, timing), ', '.join(pending) or 'none'), flush=True)
     document = dict(mode=mode, started=started.isoformat(timespec='seconds'), commit=machine.commit(),
                     machine=machine.machine(), timing=timing._asdict(), pending=pending,
-                    randomness='none: fixed client counts, swap order and versions')
+                    randomness='none: fixed client counts, swap order and versions', runs=[], scale=[],
+                    ready_reference=dict(median_s=None, runs_s=[]), loadgen_check=None, interrupted=None,
+                    budget_s=seconds or None)
     try:
         ready, ready_runs = probe.start_to_ready(ENV.images['v1'], READY_PROBE_PORT, ENV.prefix + 'ready-probe')
         document['ready_reference'] = dict(median_s=ready, runs_s=ready_runs)
         print('app start-to-ready: %.2f s (median of %s)' % (ready, ready_runs), flush=True)
         document['loadgen_check'] = None if args.skip_loadgen_check else loadgen_check(args.quick)
-        document['runs'] = run_plans(runs, timing, ready)
-        document['scale'] = run_plans(scale, timing, ready)
+        run_plans(runs, timing, ready, document['runs'], budget_end, later=scale)
+        run_plans(scale, timing, ready, document['scale'], budget_end)
+    except KeyboardInterrupt as exc:
+        INTERRUPTED.append(str(exc))
     finally:
         sweep_containers()
+    if INTERRUPTED:
+        # The report still covers every run that completed; the others are listed as not run.
+        done = len(document['runs']) + len(document['scale'])
+        document['interrupted'] = ('interrupted (%s) after %.0f s: %d of %d load records, the runs after it did not '
+                                   'start' % (INTERRUPTED[0], time.monotonic() - began, done,
+                                              sum(len(plan.loads) for plan in runs + scale)))
+        print(document['interrupted'], flush=True)
     infos = dict((plan.strategy.name, plan.strategy.info()) for plan in runs + scale)
     document['strategies'], document['best_baseline'] = report.evaluate_strategies(
         document['runs'], infos, required_swaps=catalog.TARGET_SWAPS)

@@ -16,8 +16,9 @@ def _git(*args):
 
 def commit():
     """sha of HEAD, and whether the working tree differs from it (the run measured that tree)."""
+    changed = [line[3:] for line in (_git('status', '--porcelain', '--untracked-files=no') or '').splitlines()]
     return dict(sha=_git('rev-parse', 'HEAD'), subject=_git('log', '-1', '--format=%s'),
-                dirty=bool(_git('status', '--porcelain', '--untracked-files=no')))
+                dirty=bool(changed), changed=changed)
 
 
 def _memory_gib():

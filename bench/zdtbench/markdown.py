@@ -41,6 +41,14 @@ def load_cell(run):
     return run['load']['label'] + (' (+ %s)' % ', '.join(others) if others else '')
 
 
+def swaps_cell(run):
+    """Swaps done; with the time budget's cut when the run did fewer deploys than planned."""
+    done, planned = run.get('swaps_done'), run.get('swaps_planned')
+    if done is not None and planned is not None and done < planned:
+        return '%d (time budget: %d of %d planned)' % (len(run['swaps']), done, planned)
+    return len(run['swaps'])
+
+
 def run_row(run):
     head = [run['strategy'], load_cell(run)]
     if run.get('error'):
@@ -50,7 +58,7 @@ def run_row(run):
     steady, during = run['steady'], run['swap']
     share = '' if run['throughput_ratio'] is None else ' (%.0f%%)' % (100 * run['throughput_ratio'])
     return head + [
-        len(run['swaps']), run['requests'], failed_cell(run),
+        swaps_cell(run), run['requests'], failed_cell(run),
         _num(steady['ok_per_s'], '%.0f'), _num(during['ok_per_s'], '%.0f') + share,
         latency_cell(steady['latency_ms']), latency_cell(during['latency_ms']),
         '%s/%s' % (_num(run['swap_wall_s']['median'], '%.2f'), _num(run['swap_wall_s']['max'], '%.2f')),
@@ -133,15 +141,31 @@ def machine_line(machine):
     return ', '.join('%s %s' % (key, machine.get(key)) for key in keys)
 
 
+def uncommitted(commit):
+    """' (+ uncommitted changes in a, b)' when the measured tree differed from the commit."""
+    if not commit['dirty']:
+        return ''
+    changed = commit.get('changed') or []
+    return ' (+ uncommitted changes%s)' % (' in %s' % text_cell(', '.join(changed), 300) if changed else '')
+
+
 def render(report):
     commit = report['commit']
     sections = [
         '# zerodowntime.deploy benchmark (%s)' % report['mode'],
         '',
         'Commit %s%s, started %s, took %.0f s. Machine: %s.' % (
-            commit['sha'], ' (+ uncommitted changes)' if commit['dirty'] else '', report['started'],
+            commit['sha'], uncommitted(commit), report['started'],
             report['elapsed_s'], machine_line(report['machine'])),
         '',
+    ]
+    if report.get('interrupted'):
+        sections += ['**Run %s.**' % report['interrupted'], '']
+    if report.get('budget_s'):
+        sections += ['Time budget %.0f s: the collection\'s strategies shared equally what the baselines and each '
+                     'run\'s fixed parts left, and started no swap that would end after their share; a run that '
+                     'did fewer deploys than planned says so in its swaps cell.' % report['budget_s'], '']
+    sections += [
         'App start-to-ready (docker run until /health answers), median of %d: %s s. '
         'Latency is over ok requests; a request belongs to the window it started in; '
         'steady excludes the warm-up and %.1f s after each swap.' % (

@@ -175,17 +175,22 @@ class PlaybookStrategy(Strategy):
         self.env = env
         self._run('setup')
 
-    def run_swaps(self, specs, pause):
+    def run_swaps(self, specs, pause, seconds=None):
+        """Every swap in one playbook run. With ``seconds``, the playbook starts no swap after
+        that many seconds (bench_swap_deadline, epoch seconds; the first swap always runs)."""
         offset = time.time() - time.monotonic()
-        events = self._run('swaps', bench_swap_pause=pause,
-                           bench_swaps=[dict(index=spec.index, old_version=spec.old_version,
-                                             new_version=spec.new_version, image=spec.image)
-                                        for spec in specs])
+        extra = dict(bench_swap_pause=pause,
+                     bench_swaps=[dict(index=spec.index, old_version=spec.old_version,
+                                       new_version=spec.new_version, image=spec.image) for spec in specs])
+        if seconds is not None:
+            extra['bench_swap_deadline'] = round(time.time() + seconds, 3)
+        events = self._run('swaps', **extra)
         swaps = swaps_from_events(events, specs, lambda epoch: epoch - offset)
-        reported = set(swap.index if swap.group is None else swap.group for swap in swaps)
-        if len(reported) != len(specs):
-            raise StrategyError('%s: %d swaps asked, %d reported by the playbook'
-                                % (self.name, len(specs), len(reported)))
+        reported = sorted(set(swap.index if swap.group is None else swap.group for swap in swaps))
+        expected = [spec.index for spec in specs][:len(reported) if seconds is not None else len(specs)]
+        if not reported or reported != expected:
+            raise StrategyError('%s: swaps %s asked, %s reported by the playbook'
+                                % (self.name, [spec.index for spec in specs], reported))
         return swaps
 
     def teardown(self):

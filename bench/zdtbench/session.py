@@ -39,7 +39,7 @@ class SwapsFailed(Exception):
         self.samples = samples
 
 
-def _swaps_under_load(strategy, generators, specs, timing):
+def _swaps_under_load(strategy, generators, specs, timing, swap_seconds):
     """Every load, steady time, the swaps, steady time. Returns (samples per generator, swaps);
     raises SwapsFailed with the samples of every generator when the swaps fail."""
     with contextlib.ExitStack() as stack:
@@ -47,7 +47,7 @@ def _swaps_under_load(strategy, generators, specs, timing):
             stack.enter_context(generator)
         time.sleep(timing.warmup + timing.steady_before)
         try:
-            swaps = strategy.run_swaps(specs, timing.pause)
+            swaps = strategy.run_swaps(specs, timing.pause, swap_seconds)
         except Exception as exc:
             raise SwapsFailed(exc, [generator.stop() for generator in generators])
         time.sleep(max(0.0, timing.steady_after - timing.pause))
@@ -64,16 +64,19 @@ def _records(plan):
             load=dict(concurrency=load.concurrency, keepalive=load.keepalive, label=label),
             # The other loads sent at the same time against the same swaps (harsher than alone).
             concurrent_with=[other for other in labels if other != label],
-            swaps_planned=plan.swaps, backends=plan.backends, error=None))
+            swaps_planned=plan.swaps, swap_budget_s=None, backends=plan.backends, error=None))
     return records
 
 
-def run_one(plan, env, timing, ready_reference=None, log=print):
+def run_one(plan, env, timing, ready_reference=None, log=print, swap_seconds=None):
     """Run ``plan`` (a catalog.RunPlan: one or more loads at once against the same swaps);
     returns one record per load (see stats.analyze) with strategy, load, concurrent_with, error
-    (None, or what failed — then only the counts of the requests sent, if the load had started)."""
+    (None, or what failed — then only the counts of the requests sent, if the load had started).
+    swap_seconds: the time budget of the swaps (zdtbench.budget; None: every planned swap)."""
     strategy = plan.strategy
     records = _records(plan)
+    for record in records:
+        record['swap_budget_s'] = None if swap_seconds is None else round(swap_seconds, 1)
     env = env._replace(backends=plan.backends)
     specs = env.swap_specs(plan.swaps)
     max_seconds = (timing.warmup + timing.steady_before + timing.steady_after
@@ -83,7 +86,7 @@ def run_one(plan, env, timing, ready_reference=None, log=print):
     began = time.monotonic()
     try:
         strategy.setup(env)
-        per_load, swaps = _swaps_under_load(strategy, generators, specs, timing)
+        per_load, swaps = _swaps_under_load(strategy, generators, specs, timing, swap_seconds)
     except Exception as exc:        # a broken run is reported; the other runs go on
         if isinstance(exc, SwapsFailed):
             for record, samples in zip(records, exc.samples):
@@ -105,6 +108,8 @@ def run_one(plan, env, timing, ready_reference=None, log=print):
         record.update(stats.analyze(samples, swaps, generator.started_at, generator.stopped_at,
                                     ready_reference, timing.warmup, timing.settle))
         record['run_seconds'] = seconds
+        # Outer swaps done (a rolling restart's backends count as one here) vs planned.
+        record['swaps_done'] = len(set(swap.index if swap.group is None else swap.group for swap in swaps))
     return records
 
 

@@ -1,7 +1,7 @@
 """What every strategy offers the benchmark, and the environment it runs in.
 
 The session calls, per strategy: session() around all its runs (e.g. a sysctl), and per load:
-setup(env) → run_swaps(specs, pause) under load → teardown(). setup leaves the first version
+setup(env) → run_swaps(specs, pause, seconds) under load → teardown(). setup leaves the first version
 answering on env.url; each swap replaces the version that answers there.
 """
 
@@ -68,10 +68,14 @@ class Strategy(object):
         """One swap; returns its Swap (zdtbench.swaps)."""
         raise NotImplementedError
 
-    def run_swaps(self, specs, pause):
-        """Every swap, with ``pause`` seconds of steady load after each; returns the Swaps."""
+    def run_swaps(self, specs, pause, seconds=None):
+        """Every swap, with ``pause`` seconds of steady load after each; returns the Swaps. With
+        ``seconds``, no swap starts after that many seconds (the first always does)."""
         done = []
+        began = time.monotonic()
         for spec in specs:
+            if done and seconds is not None and time.monotonic() - began >= seconds:
+                break
             done.append(self.swap(spec))
             time.sleep(pause)
         return done

@@ -28,6 +28,14 @@ def test_run_row_has_every_column_also_for_a_broken_run():
     assert broken[3:6] == ['–', '–', 'run failed: StrategyError: setup / failed second line']   # one line
 
 
+def test_a_run_cut_by_the_time_budget_says_so():
+    run = run_record(swaps=9)
+    run.update(swaps_done=3, swaps_planned=7)        # 3 rolling restarts over 3 backends
+    assert markdown.run_row(run)[2] == '9 (time budget: 3 of 7 planned)'
+    run.update(swaps_done=7)
+    assert markdown.run_row(run)[2] == 9
+
+
 def test_a_run_that_broke_under_load_still_shows_its_requests():
     run = run_record(error='StrategyError: drain timed out')
     run.update(requests=500, failed=2, errors=dict(reset=2))
@@ -87,6 +95,15 @@ def test_render_has_every_section():
     assert '- blue_green-nginx: role roles/blue_green does not exist yet' in text
     assert 'skipped: wrk is not installed' in text
     assert text.endswith('none\n')                    # no PNG in this document
+
+
+def test_an_interrupted_run_says_so_and_names_the_uncommitted_files():
+    doc = document([run_record('naive')])
+    doc['interrupted'] = 'interrupted (15) after 900 s: 1 of 8 load records, the runs after it did not start'
+    doc['commit']['changed'] = ['roles/blue_green/tasks/main.yml']
+    text = markdown.render(doc)
+    assert '**Run interrupted (15) after 900 s: 1 of 8 load records' in text
+    assert 'abc123 (+ uncommitted changes in roles/blue_green/tasks/main.yml)' in text
 
 
 def test_render_links_the_pngs():

@@ -40,7 +40,7 @@ class FakeStrategy(Strategy):
         if self.fail_at == 'setup':
             raise StrategyError('setup broke')
 
-    def run_swaps(self, specs, pause):
+    def run_swaps(self, specs, pause, seconds=None):
         self.calls.append('swaps')
         if self.fail_at == 'swaps':
             raise StrategyError('drain timed out')
