@@ -160,7 +160,10 @@ options:
         step and reach their final weight step by step. The final weight is O(weight) (or the
         member's O(members[].weight)), else the weight the balancer was configured with (HAProxy
         initial weight) or has now.
-      - Members already in rotation are not ramped. With nginx every step is one reload.
+      - Members already in rotation are not ramped, with one exception - a member in rotation below
+        the weight it was configured with (left part-way up a ramp by an interrupted run) resumes
+        the ramp from its current weight when O(weight) is not given. Only HAProxy reports a
+        configured weight apart from the current one. With nginx every step is one reload.
       - HAProxy has its own slow start (C(slowstart) on the server line) that applies when a server
         leaves maintenance; use that or this, not both.
     type: dict
@@ -391,8 +394,12 @@ members:
     status:
       description: The balancer's own status text (HAProxy status, Apache status flags, nginx server line).
       type: str
+    config_weight:
+      description: The weight the member was configured with (HAProxy initial weight), the target of
+        a ramp without O(weight); where the balancer does not report one, its current weight.
+      type: raw
   sample: [{"name": "app1", "state": "drained", "weight": 100, "health": "up", "serving": false,
-            "active": 0, "status": "DRAIN"}]
+            "active": 0, "status": "DRAIN", "config_weight": 100}]
 '''
 
 from ansible.module_utils.basic import AnsibleModule

@@ -110,7 +110,8 @@ class Member(object):
 
     def as_dict(self):
         return dict(name=self.name, state=self.state, weight=self.weight, health=self.health,
-                    serving=self.serving, active=self.active, status=self.status)
+                    serving=self.serving, active=self.active, status=self.status,
+                    config_weight=self.config_weight)
 
     def state_dict(self):
         """What the module manages, for before/after/diff."""
@@ -293,12 +294,19 @@ def make_plan(adapter, backend, requests, min_active=1, force=False, ramp_steps=
                 % (req.weight, req.name, adapter.describe(), low, high))
         target_state = adapter.effective_state(req.state)
         entering = target_state == ENABLED and member.state != ENABLED
+        # A member in rotation below its configured weight was left part-way up a ramp (a run
+        # killed between two steps): without an explicit weight, the ramp resumes from there.
+        resuming = (target_state == ENABLED and not entering and req.weight is None
+                    and None not in (member.weight, member.config_weight)
+                    and member.weight < member.config_weight)
         target_weight = req.weight
         ramp = []
-        if ramp_steps and entering:
+        if ramp_steps and (entering or resuming):
             goal = req.weight if req.weight is not None else member.config_weight
             if goal is not None and goal > 1:
                 ramp = ramp_weights(goal, ramp_steps)
+                if resuming:
+                    ramp = [weight for weight in ramp if weight > member.weight]
                 target_weight = goal
         first_weight = ramp[0] if ramp else target_weight
         change = Change(req.name)

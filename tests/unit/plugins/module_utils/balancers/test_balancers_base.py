@@ -193,6 +193,26 @@ def test_ramp_planned_only_for_members_entering_rotation():
     assert plan.changes == [Change('a', weight=100)] and plan.ramps == {}
 
 
+def test_ramp_resumes_for_a_member_left_part_way_up():
+    # a run killed between two steps left 'a' in rotation at 25 of its configured 100
+    member = Member('a', ENABLED, weight=25, health=UP, serving=True, config_weight=100)
+    plan = make_plan(Adapter(), backend(member, up('b')), [Request('a', ENABLED)],
+                     ramp_steps=[10, 25, 50, 100])
+    assert plan.changes == [Change('a', weight=50)]
+    assert plan.ramps == {'a': [50, 100]}
+    assert plan.targets['a'] == {'state': ENABLED, 'weight': 100}
+    # at its configured weight: nothing to do; no ramp asked: nothing either
+    member = Member('a', ENABLED, weight=100, health=UP, serving=True, config_weight=100)
+    assert not make_plan(Adapter(), backend(member, up('b')), [Request('a', ENABLED)],
+                         ramp_steps=[10, 100]).changed
+    member = Member('a', ENABLED, weight=25, health=UP, serving=True, config_weight=100)
+    assert not make_plan(Adapter(), backend(member, up('b')), [Request('a', ENABLED)]).changed
+    # one step below the goal: the last step only
+    member = Member('a', ENABLED, weight=99, health=UP, serving=True, config_weight=100)
+    plan = make_plan(Adapter(), backend(member, up('b')), [Request('a', ENABLED)], ramp_steps=[10, 100])
+    assert plan.changes == [Change('a', weight=100)] and plan.ramps == {}
+
+
 def test_ramp_target_defaults_to_configured_weight():
     member = Member('a', DRAINED, weight=10, health=UP, config_weight=80)
     plan = make_plan(Adapter(), backend(member, up('b')), [Request('a', ENABLED)], ramp_steps=[25, 100])
