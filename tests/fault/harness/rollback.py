@@ -16,7 +16,8 @@ class RollbackCase(object):
     (undo runs afterwards, whatever happened); ``step``: a regular expression for the step the
     failure message must name (the role's "failed at '<task>'", or the module's own step);
     ``cause``: a regular expression the message must match; ``may_fail``: outcome classes of
-    requests the strategy documents as possible for this case (empty: zero failed requests)."""
+    requests the strategy documents as possible for this case (empty: zero failed requests;
+    'status 502' allows that one status only)."""
 
     def __init__(self, id, kind, image, step, cause, vary=None, fault=None, may_fail=(), defect=None):
         self.id = id
@@ -59,6 +60,13 @@ class Attempt(object):
         elif not re.search(self.case.cause, self.message):
             broken.append('the message does not give the cause /%s/: %r' % (self.case.cause, self.message))
         unexpected = dict((k, n) for k, n in self.load['errors'].items() if n and k not in self.case.may_fail)
+        # 'status 502' in may_fail: answers with status 502 (a request in flight on a server that
+        # died) are allowed, any other failed status (a 503 - no member to serve) is not.
+        if unexpected.get('status') and 'status 502' in self.case.may_fail:
+            others = dict((code, n) for code, n in (self.load.get('statuses') or {}).items()
+                          if n and code not in ('200', '502'))
+            if not others:
+                del unexpected['status']
         if unexpected:
             broken.append('failed requests %s (first: %s)' % (unexpected, self.load['first_failures']))
         if self.problems:

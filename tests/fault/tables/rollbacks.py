@@ -113,12 +113,13 @@ CASES = [
     RollbackCase('crash-in-warmup-haproxy', 'haproxy', 'crash-after-ready', STAGE, r'warm',
                  vary=warmup_outlives_a_crash),
     # During the watch the old member stays in rotation at weight 1 (blue_green_watch), so HAProxy
-    # always has a member to send requests to - no 503. Only the requests in flight on the candidate
-    # when it crashes die with it; HAProxy closes their (reused) client connections for the client to
-    # retry ('closed'), as the role documents - without L7 retries (retry-on empty-response) in the
-    # front, no deploy tool can save them.
+    # always has a member to send requests to - never a 503. Only the requests in flight on the
+    # candidate when it crashes die with it: HAProxy closes their reused client connections for the
+    # client to retry ('closed') or answers 502 - the role documents it; without L7 retries
+    # (retry-on empty-response) in the front, no deploy tool can save them.
     RollbackCase('crash-in-watch-haproxy', 'haproxy', 'crash-after-ready', WATCH, r'exited',
-                 vary=watched({'APP_CRASH_AFTER': str(LATE)}), fault=RESCUE_LATE, may_fail=('closed',)),
+                 vary=watched({'APP_CRASH_AFTER': str(LATE)}), fault=RESCUE_LATE,
+                 may_fail=('closed', 'status 502')),
     # A candidate that crashes while it shares the port resets the connections it holds - the
     # role documents it (blue_green_watch); nothing else may fail.
     RollbackCase('crash-in-watch-reuseport', 'watched', 'crash-after-ready', WATCH, r'exited',
