@@ -68,6 +68,15 @@ def _records(plan):
     return records
 
 
+def load_limit(plan, timing):
+    """Seconds after which the load workers stop by themselves (a safety net: stop() ends them
+    first). Each swap may take SWAP_BUDGET — per backend for a rolling restart, whose one swap
+    replaces every backend — or the load would stop in the middle of the swaps."""
+    per_swap = SWAP_BUDGET * (plan.backends if plan.strategy.role == 'rolling_restart' else 1)
+    return (timing.warmup + timing.steady_before + timing.steady_after
+            + plan.swaps * (per_swap + timing.pause))
+
+
 def run_one(plan, env, timing, ready_reference=None, log=print, swap_seconds=None):
     """Run ``plan`` (a catalog.RunPlan: one or more loads at once against the same swaps);
     returns one record per load (see stats.analyze) with strategy, load, concurrent_with, error
@@ -79,8 +88,7 @@ def run_one(plan, env, timing, ready_reference=None, log=print, swap_seconds=Non
         record['swap_budget_s'] = None if swap_seconds is None else round(swap_seconds, 1)
     env = env._replace(backends=plan.backends)
     specs = env.swap_specs(plan.swaps)
-    max_seconds = (timing.warmup + timing.steady_before + timing.steady_after
-                   + plan.swaps * (SWAP_BUDGET + timing.pause))
+    max_seconds = load_limit(plan, timing)
     generators = [LoadGenerator(env.url, load.concurrency, load.keepalive, max_seconds=max_seconds)
                   for load in plan.loads]
     began = time.monotonic()

@@ -103,3 +103,13 @@ def test_failed_setup_is_torn_down_and_has_no_counts(monkeypatch):
     record = run(strategy, monkeypatch)
     assert strategy.calls == ['setup', 'teardown']
     assert record['error'] == 'StrategyError: setup broke' and 'requests' not in record
+
+
+def test_the_load_outlasts_a_rolling_restart_of_every_backend():
+    rolling = FakeStrategy()
+    rolling.role = 'rolling_restart'
+    timing = session.Timing(warmup=1.0, steady_before=1.0, pause=0.5, steady_after=1.0, settle=0.5)
+    assert session.load_limit(catalog.RunPlan(rolling, (catalog.Load(64, True),), 1, 12), timing) == (
+        3.0 + 12 * session.SWAP_BUDGET + 0.5)
+    assert session.load_limit(catalog.RunPlan(FakeStrategy(), (catalog.Load(64, True),), 2, 12), timing) == (
+        3.0 + 2 * (session.SWAP_BUDGET + 0.5))
