@@ -156,8 +156,9 @@ def main(argv=None):
     started = datetime.datetime.now(datetime.timezone.utc)
     began = time.monotonic()
     budget_end = began + seconds if seconds else None
-    print('bench (%s): %d runs + %d scale runs, about %.0f s; pending: %s' % (
-        mode, len(runs), len(scale), estimate_seconds(runs + scale, timing), ', '.join(pending) or 'none'), flush=True)
+    print('bench (%s): %d runs + %d scale runs, about %.0f s without a budget%s; pending: %s' % (
+        mode, len(runs), len(scale), estimate_seconds(runs + scale, timing),
+        ', time budget %.0f s' % seconds if seconds else '', ', '.join(pending) or 'none'), flush=True)
     document = dict(mode=mode, started=started.isoformat(timespec='seconds'), commit=machine.commit(),
                     machine=machine.machine(), timing=timing._asdict(), pending=pending,
                     randomness='none: fixed client counts, swap order and versions', runs=[], scale=[],
