@@ -5,15 +5,6 @@ once the defect is fixed the test passes, the strict xfail fails, and the mark m
 
 import pytest
 
-ENABLE_KEEPS_PART_OF_THE_WEIGHT = (
-    'rolling_restart killed during the weight ramp leaves the member at that part of its weight for '
-    'good: balancer_member state=enabled with a ramp ramps only a member that enters rotation '
-    '(plugins/module_utils/_balancers/_base.py make_plan: entering = not enabled yet), and without '
-    'weight= an enabled member keeps its current weight, so the re-run finds b1 enabled and changes '
-    'nothing; nor does the module return the configured weight (Member.as_dict has no '
-    'config_weight), so the role cannot ask for it. A ramp asked for should resume from the current '
-    'weight up to the configured one')
-
 
 def xfail(reason):
     """Strict, and only for a broken promise (AssertionError): an error of the harness itself

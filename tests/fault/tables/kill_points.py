@@ -60,8 +60,7 @@ ROLLING = [
               note='b1 drained, its candidate not ready yet'),
     KillPoint('rr-before-verify-b1', VERIFY),
     KillPoint('rr-before-enable-b1', ENABLE),
-    KillPoint('rr-in-ramp-b1', ENABLE, reached=states.ramping('b1'), note='b1 back at part of its weight',
-              defect=defects.ENABLE_KEEPS_PART_OF_THE_WEIGHT),
+    KillPoint('rr-in-ramp-b1', ENABLE, reached=states.ramping('b1'), note='b1 back at part of its weight'),
 ]
 
 BY_KIND = {'haproxy': HAPROXY, 'reuseport': REUSEPORT, 'watched': WATCHED, 'rolling': ROLLING}
