@@ -16,7 +16,7 @@ def _git(*args):
 
 def commit():
     """sha of HEAD, and whether the working tree differs from it (the run measured that tree)."""
-    changed = [line[3:] for line in (_git('status', '--porcelain', '--untracked-files=no') or '').splitlines()]
+    changed = (_git('diff', '--name-only', 'HEAD') or '').splitlines()
     return dict(sha=_git('rev-parse', 'HEAD'), subject=_git('log', '-1', '--format=%s'),
                 dirty=bool(changed), changed=changed)
 
