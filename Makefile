@@ -126,7 +126,7 @@ molecule: setup  ## Molecule scenarios (roles end to end under load); SCENARIOS=
 	  if [ -n "$$failed" ]; then echo "failed:$$failed"; exit 1; fi
 
 .PHONY: test
-test: setup units sanity lint integration awx molecule  ## every layer, on a fresh machine too (make fault: see tests/fault)
+test: setup units sanity lint integration awx molecule fault  ## every layer, on a fresh machine too
 	$(call say,make test: every layer passed)
 
 # ---------------------------------------------------------------- the main job
