@@ -77,6 +77,15 @@ def ssl_context(validate_certs=True, ca_path=None, client_cert=None, client_key=
     return context
 
 
+def without_credentials(url):
+    """``url`` as it may be shown when it carries user:password@ (``scheme://***@host/path``: a
+    message is printed, logged and kept by AWX); None when it carries none."""
+    parts = urlsplit(url or '')
+    if parts.username is None and parts.password is None:
+        return None
+    return '%s://***@%s%s' % (parts.scheme, parts.netloc.rpartition('@')[2], parts.path)
+
+
 def basic_auth_header(username, password):
     """Value of an Authorization header for HTTP basic auth."""
     raw = ('%s:%s' % (username, password or '')).encode('utf-8')
@@ -121,9 +130,8 @@ class Target(object):
             raise TrafficInputError('%r is not an http:// or https:// URL' % url)
         if not parts.hostname:
             raise TrafficInputError('%r has no host' % url)
-        if parts.username is not None or parts.password is not None:
-            # shown without them: a message is printed, logged and kept by AWX
-            shown = '%s://***@%s%s' % (parts.scheme, parts.netloc.rpartition('@')[2], parts.path)
+        shown = without_credentials(full)
+        if shown:
             raise TrafficInputError('%r carries credentials (user:password@, not shown here); give them as '
                                     'separate options' % shown)
         try:

@@ -33,6 +33,7 @@ from ansible_collections.zerodowntime.deploy.plugins.module_utils._balancers._ba
     Member,
     backend_not_found, parse_number,
 )
+from ansible_collections.zerodowntime.deploy.plugins.module_utils._traffic import without_credentials
 
 try:
     import requests
@@ -301,11 +302,9 @@ class ManagerClient(object):
 def refuse_credentials_in_url(url):
     """user:password@ in apache_url would be sent as basic auth *and* shown wherever the URL is
     (messages, the module's invocation): refused, with the URL shown without them."""
-    parts = urlsplit(url or '')
-    if parts.username is None and parts.password is None:
+    shown = without_credentials(url)
+    if not shown:
         return
-    host = parts.netloc.rpartition('@')[2]
-    shown = urlunsplit((parts.scheme, '***@' + host, parts.path, parts.query, ''))
     raise BalancerError(
         'apache_url %s carries credentials (user:password@); give them as apache_username and '
         'apache_password (those are no_log) and remove them from the URL. Nothing was changed.' % shown)
