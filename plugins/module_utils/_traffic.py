@@ -31,6 +31,7 @@ import collections
 import http.client
 import math
 import re
+import select
 import socket
 import ssl
 import threading
@@ -172,7 +173,8 @@ def classify_error(exc, reused, answered=False):
     reused: the request went over a kept-alive connection that had served a request before;
     answered: the status line had arrived (the error hit while reading the body).
     A reused connection that ends (EOF, RST, EPIPE) before any answer is ``closed``: the server
-    had closed it while idle, the HTTP/1.1 keep-alive race. It cannot be told apart from a
+    closed it while the request was on its way, the HTTP/1.1 keep-alive race (a connection the
+    server had closed earlier is not reused, see Client). It cannot be told apart from a
     server that died right after reading the request; on a fresh connection that is ``reset``.
     """
     if isinstance(exc, (socket.timeout, TimeoutError)):
@@ -195,6 +197,11 @@ class Client(object):
     otherwise each request opens its own connection and sends ``Connection: close``.
     expect: statuses counted as ``ok``; any other status is ``status``.
     Never raises for network errors: they become the outcome of the request.
+
+    Before a kept-alive connection is reused, it is checked for anything the server sent while
+    it was idle (its close, mostly); such a connection is replaced by a new one, as every common
+    HTTP client does (urllib3 even with retries off). That is no retry: nothing was sent on it.
+    What stays a failure is the race, a server that closes while the request is on its way.
     """
 
     def __init__(self, timeout=5.0, keepalive=True, expect=(200,), version_header=VERSION_HEADER,
@@ -219,7 +226,7 @@ class Client(object):
     def request(self, target, method='GET', headers=None, body=None, keep_response=False):
         """Send one request to ``target`` (a Target) and return its Result."""
         start = self.clock()
-        if self._conn is not None and self._conn_target is not target:
+        if self._conn is not None and (self._conn_target is not target or _server_spoke(self._conn)):
             self.close()
         reused = self._conn is not None
         status = version = error = resp_headers = resp_body = None
@@ -250,6 +257,16 @@ class Client(object):
             error = describe_error(exc)
         return Result(target.label, start, self.clock() - start, outcome, status, version, error,
                       resp_headers, resp_body)
+
+
+def _server_spoke(conn):
+    """True when the server sent something (its close: EOF or RST) on this idle connection."""
+    sock = getattr(conn, 'sock', None)
+    if sock is None:
+        return False
+    poller = select.poll()          # not select.select: no limit on the descriptor number
+    poller.register(sock, select.POLLIN)
+    return bool(poller.poll(0))
 
 
 class Load(object):

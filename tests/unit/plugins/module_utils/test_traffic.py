@@ -14,6 +14,7 @@ import socketserver
 import ssl
 import tempfile
 import threading
+import time
 
 import pytest
 from hypothesis import given, settings, strategies as st
@@ -349,6 +350,12 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = 'HTTP/1.1'
 
     def do_GET(self):
+        self.seen = getattr(self, 'seen', 0) + 1      # requests on this connection
+        if self.path == '/vanish' or (self.path == '/second-vanishes' and self.seen == 2):
+            # Read the request, then close without an answer: a server that closes a
+            # connection while the client's request is on its way.
+            self.close_connection = True
+            return
         if self.path == '/close-after':
             self.close_connection = True
         body = b'version=v9'
@@ -405,15 +412,34 @@ def test_run_load_without_keepalive(unix_server):
     assert [r.outcome for r in results] == [t.OK] * 6
 
 
-def test_idle_keepalive_connection_closed_by_server(unix_server):
+def test_idle_keepalive_connection_closed_by_server_is_not_reused(unix_server):
     client = t.Client(timeout=5)
     target = t.Target('/idle-close', unix_server)
     assert client.request(target).outcome == t.OK
-    # The server closed the connection after answering as keep-alive; reusing it fails as "closed"
-    # (EOF or RST, depending on timing), and the next request opens a new connection.
+    first_sock = client._conn.sock
+    deadline = time.monotonic() + 5
+    while not t._server_spoke(client._conn) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert t._server_spoke(client._conn), 'the server never closed the idle connection'
+    # The close arrived while the connection was idle: the client notices it and opens a new
+    # connection, as urllib3 does, instead of sending into a closed socket.
     second = client.request(target)
-    assert second.outcome == t.CLOSED, second
+    assert second.outcome == t.OK, second
+    assert client._conn is None or client._conn.sock is not first_sock
+
+
+def test_keepalive_connection_closed_while_request_on_its_way_is_closed(unix_server):
+    client = t.Client(timeout=5)
+    target = t.Target('/second-vanishes', unix_server)
     assert client.request(target).outcome == t.OK
+    lost = client.request(target)
+    assert lost.outcome == t.CLOSED and lost.status is None, lost
+    assert client.request(target).outcome == t.OK       # a new connection: its first request
+
+
+def test_fresh_connection_closed_without_answer_is_reset(unix_server):
+    res = t.Client(timeout=5).request(t.Target('/vanish', unix_server))
+    assert res.outcome == t.RESET, res
 
 
 def test_refused_on_unix_socket_without_listener(tmp_path):
