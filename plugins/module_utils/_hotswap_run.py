@@ -55,7 +55,7 @@ def argument_spec():
         wait_healthy=dict(type='bool', default=True),
         lock_timeout=dict(type='float', default=300.0),
         lock_ttl=dict(type='int', default=1800),
-        lock=dict(type='str', default='call', choices=['call', 'hold', 'release']),
+        lock=dict(type='str', default='call', choices=['call', 'hold', 'last', 'release']),
         lock_owner=dict(type='str'),
     )
     spec.update(copy.deepcopy(CONTAINER_ARGS))
@@ -65,7 +65,8 @@ def argument_spec():
 
 
 REQUIRED_IF = [('state', hs.PRESENT, ('image',)), ('state', hs.STAGED, ('image',)),
-               ('lock', 'hold', ('lock_owner',)), ('lock', 'release', ('lock_owner',))]
+               ('lock', 'hold', ('lock_owner',)), ('lock', 'last', ('lock_owner',)),
+               ('lock', 'release', ('lock_owner',))]
 REQUIRED_TOGETHER = DOCKER_CONNECTION_REQUIRED_TOGETHER
 
 
@@ -404,7 +405,7 @@ def run_module(module, clock=time.monotonic):
         (m.image_id for m in state.members.values() if m.image_id), None)
     if not check_mode and lock_image:
         lock = ServiceLock(engine.api, service, lock_image, params['lock_ttl'], params['lock_timeout'],
-                           clock=clock, owner=params['lock_owner'] if params['lock'] == 'hold' else None)
+                           clock=clock, owner=params['lock_owner'] if params['lock'] in ('hold', 'last') else None)
         start = clock()
         try:
             result['lock'] = lock.acquire()
@@ -417,11 +418,14 @@ def run_module(module, clock=time.monotonic):
         for holder in result['lock']['took_over']:
             warnings.append('Took over the deploy lock of service %s from %s.' % (service, holder))
 
+    # lock=last: released by _decide_and_act once the call succeeded; a failed call keeps it,
+    # so that the rollback runs under the same lock.
     try:
         _decide_and_act(module, engine, client, params, spec, desired, phase, engine_local,
-                        result, warnings, started, clock)
+                        result, warnings, started, clock,
+                        release_on_success=lock if params['lock'] == 'last' else None)
     finally:
-        if lock is not None and params['lock'] != 'hold':     # a held lock outlives the call
+        if lock is not None and params['lock'] == 'call':     # a held lock outlives the call
             try:
                 lock.release()
             except Exception as exc:  # the result matters more; an expired lock is taken over
@@ -442,7 +446,7 @@ def _release_held_lock(module, engine, params, result):
 
 
 def _decide_and_act(module, engine, client, params, spec, desired, phase, engine_local, result,
-                    warnings, started, clock):
+                    warnings, started, clock, release_on_success=None):
     service = params['name']
     nothing = 'Nothing was changed.'
     timings = result['timings']
@@ -508,6 +512,13 @@ def _decide_and_act(module, engine, client, params, spec, desired, phase, engine
     if module._diff:
         result['diff'] = tracker.diff()
     result.update(dict((role, after_roles.get(role)) for role in hs.ROLES))
+    if release_on_success is not None:
+        try:
+            release_on_success.release()
+            result['lock']['released'] = True
+        except Exception as exc:  # the deploy succeeded; an unreleased lock expires or is taken over
+            result['lock']['released'] = False
+            warnings.append('Releasing the deploy lock %s failed: %s' % (release_on_success.name, exc))
     timings['total'] = round(clock() - started, 3)
     for warning in warnings:
         module.warn(warning)

@@ -174,18 +174,21 @@ options:
       - V(hold) - take the lock as O(lock_owner), or re-enter it at once when O(lock_owner) already
         holds it, and keep it after the call - also when the call fails, so that a rollback runs
         under the same lock. Any other deploy of the service waits for it (O(lock_timeout)).
+      - V(last) - the run's last call - as V(hold), and the lock is released when the call succeeds
+        (RV(lock.released)), which saves a separate V(release) call; when it fails, the lock stays
+        held for the rollback, and the run's V(release) in its C(always) section ends it.
       - V(release) - only release the lock O(lock_owner) holds (every other option but O(name)
         and the Docker connection is ignored; O(state) and O(image) still follow their rules). A lock
         that is gone, or held by another run after its ttl, is left alone (C(released=false) in RV(lock)).
         Run it in an C(always) section after the run's last call.
     type: str
     default: call
-    choices: [call, hold, release]
+    choices: [call, hold, last, release]
   lock_owner:
     description:
       - A token of the run that holds the lock across calls, the same for all of its calls and
         different for every run (for example a random string set once with M(ansible.builtin.set_fact)).
-      - Required with O(lock=hold) and O(lock=release).
+      - Required with O(lock=hold), O(lock=last) and O(lock=release).
     type: str
   image:
     description:
@@ -573,20 +576,22 @@ EXAMPLES = r'''
         lock_owner: "{{ deploy_owner }}"
         lock_ttl: 3600
     # ... move the traffic ...
-    - name: Promote, re-entering the lock
+    - name: Promote, re-entering the lock, and release it when the promote succeeds
       zerodowntime.deploy.container_hotswap:
         name: api
         image: registry.example.com/api:3.0
         state: promoted
-        lock: hold
+        lock: last
         lock_owner: "{{ deploy_owner }}"
+      register: promoted
   always:
-    - name: Release the lock
+    - name: Release the lock (after a failure: the rollback above ran under it)
       zerodowntime.deploy.container_hotswap:
         name: api
         image: registry.example.com/api:3.0
         lock: release
         lock_owner: "{{ deploy_owner }}"
+      when: not (promoted.lock.released | default(false))
 '''
 
 RETURN = r'''
@@ -722,9 +727,10 @@ sysctl:
 lock:
   description:
     - The deploy lock - C(name), C(id), C(waited) (seconds), C(took_over) (stale locks taken over,
-      with their holders), C(owner) (O(lock_owner) with O(lock=hold), else V(null)), C(reentered)
+      with their holders), C(owner) (O(lock_owner) with O(lock=hold) or O(lock=last), else V(null)), C(reentered)
       (V(true) when this call re-entered a lock its owner held), C(expires_in) (seconds left of the
-      lease, in engine time).
+      lease, in engine time); with O(lock=last) also C(released) (V(true) when the call released it
+      at its end).
     - With O(lock=release) - C(name), C(owner), C(released) (V(true) when the lock was removed; in
       check mode, when it would be), C(holder) (who holds the lock found, if any).
   returned: when the lock was taken (not in check mode), and with O(lock=release)
