@@ -15,8 +15,9 @@ One asyncio event loop with Protocol objects (no threads): cheap per request and
 few hundred concurrent clients (a thread per connection showed second-long GIL stalls).
 SIGTERM, SIGQUIT and SIGINT start a graceful drain: the listener is closed at once, requests
 in flight finish, the last response on a keep-alive connection says `Connection: close`
-(requests the client already sent are still answered), keep-alive connections that stay idle
-for DRAIN_IDLE_GRACE are closed, and the process exits 0 when no connection is left (or after APP_DRAIN_TIMEOUT).
+(requests the client already sent are still answered), a keep-alive connection is closed once
+it has been idle for DRAIN_IDLE_GRACE (counted from its last activity, so one idle for long
+closes at once), and the process exits 0 when no connection is left (or after APP_DRAIN_TIMEOUT).
 No per-request logging: one line at start, one at the signal, one at exit.
 """
 
@@ -34,10 +35,11 @@ BODY_LEN = 64
 MAX_HEADER_BYTES = 65536
 IDLE_TIMEOUT = 75.0      # an idle keep-alive connection is closed after this many seconds
 MAX_SLOW_MS = 600000
-# On drain, an idle keep-alive connection gets this long for a request already on its way;
-# such a request is answered (with Connection: close) instead of being cut off. 0.25 s was too
-# short on 2 saturated cores: 81 keep-alive requests of 770,193 met a closed connection over 20
-# reuseport swaps at 256 + 256 clients; with 2 s, none (bench, blue_green-reuseport).
+# On drain, an idle keep-alive connection gets this long since its last activity for a request
+# already on its way; such a request is answered (with Connection: close) instead of being cut
+# off. 0.25 s was too short on 2 saturated cores: 81 keep-alive requests of 770,193 met a closed
+# connection over 20 reuseport swaps at 256 + 256 clients; with 2 s, none (bench,
+# blue_green-reuseport).
 DRAIN_IDLE_GRACE = 2.0
 # A connection that has not sent its first request yet (a client connects, then writes) gets
 # this long: closing it would fail a request the client has not even sent.
@@ -391,10 +393,13 @@ async def serve():
     APP.draining = True
     log("signal=%s draining in_flight=%d connections=%d timeout=%gs"
         % (APP.signal_name, APP.in_flight(), len(APP.connections), DRAIN_TIMEOUT))
+    now = time.monotonic()
     for conn in list(APP.connections):
         if conn.idle():
+            # The grace counts from the connection's last activity: one idle for longer already
+            # (a balancer's pooled connection to this drained backend) closes at once.
             grace = DRAIN_IDLE_GRACE if conn.served else DRAIN_FRESH_GRACE
-            loop.call_later(grace, conn.close_if_idle)
+            loop.call_later(max(0.0, conn.last_active + grace - now), conn.close_if_idle)
     if not APP.connections and not APP.done.done():
         APP.done.set_result(True)
     try:
