@@ -32,6 +32,8 @@ def parse_args(argv=None):
     parser.add_argument('--no-keepalive', dest='keepalive', action='store_false',
                         help='one connection per request')
     parser.add_argument('-d', '--duration', type=float, default=10.0, help='seconds of load')
+    parser.add_argument('--pause', type=float, default=0.0,
+                        help='think time: seconds each client waits after an answer (default 0: at once)')
     parser.add_argument('-p', '--processes', type=int, help='worker processes (default: per core)')
     parser.add_argument('--timeout', type=float, default=5.0, help='seconds per request')
     parser.add_argument('--json', help='write the summary and a per-second timeline here')
@@ -40,10 +42,10 @@ def parse_args(argv=None):
     return parser.parse_args(argv)
 
 
-def run(url, concurrency, keepalive, duration, processes=None, timeout=5.0):
+def run(url, concurrency, keepalive, duration, processes=None, timeout=5.0, pause=0.0):
     """Load for ``duration`` seconds; returns (samples, the stopped LoadGenerator)."""
     generator = loadgen.LoadGenerator(url, concurrency, keepalive, processes=processes,
-                                      max_seconds=duration + 60, timeout=timeout)
+                                      max_seconds=duration + 60, timeout=timeout, pause=pause)
     with generator:
         time.sleep(max(0.0, generator.started_at + duration - time.monotonic()))
         samples = generator.stop()
@@ -73,12 +75,12 @@ def main(argv=None):
         loadgen.worker_main(args, traffic)
         return
     samples, generator = run(args.url, args.concurrency, args.keepalive, args.duration,
-                             args.processes, args.timeout)
+                             args.processes, args.timeout, args.pause)
     result = summary(samples, generator)
     print(describe(result))
     if args.json:
         from zdtbench.timeline import timeline
-        result.update(url=args.url, concurrency=args.concurrency, keepalive=args.keepalive,
+        result.update(url=args.url, concurrency=args.concurrency, keepalive=args.keepalive, pause=args.pause,
                       timeline=timeline(samples, generator.started_at, generator.stopped_at, 1.0))
         with open(args.json, 'w') as handle:
             json.dump(result, handle, indent=1)

@@ -48,6 +48,9 @@ def parse_args(argv=None):
     parser.add_argument('--swaps', type=int, help="swaps per run of the collection's strategies (default: the plan's)")
     parser.add_argument('--results', default=RESULTS, help='where results/<timestamp>/ goes')
     parser.add_argument('--skip-loadgen-check', action='store_true', help='no wrk cross-check')
+    parser.add_argument('--think', type=float,
+                        help='seconds each client waits after an answer (default %g; 0: stress, the machine saturates)'
+                             % catalog.THINK_SECONDS)
     parser.add_argument('--budget', type=float,
                         help="seconds for the whole run; the collection's strategies share what the rest leaves and "
                              "stop starting swaps when their share is used (default plan: %.0f; quick/full: 0 = none)"
@@ -149,7 +152,7 @@ def main(argv=None):
     check_images()
     only = set(args.strategies.split(',')) if args.strategies else None
     runs, scale, pending = catalog.build_plan(quick=args.quick, full=args.full, only=only, ours_swaps=args.swaps,
-                                              scale=args.scale)
+                                              scale=args.scale, think=args.think)
     timing = session.QUICK_TIMING if args.quick else session.DEFAULT_TIMING
     mode = 'quick' if args.quick else ('full' if args.full else 'default')
     seconds = args.budget if args.budget is not None else (DEFAULT_BUDGET if mode == 'default' else 0)

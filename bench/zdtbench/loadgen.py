@@ -35,17 +35,21 @@ def split(concurrency, processes):
 
 
 class LoadGenerator(object):
-    """``concurrency`` clients against ``url`` (keep-alive or a connection per request).
+    """``concurrency`` clients against ``url`` (keep-alive or a connection per request), each
+    waiting ``pause`` seconds (think time) after every answer before its next request.
 
     start() returns once every worker sends requests; stop() returns every Sample, ordered by
-    start time. Usable as a context manager: leaving it kills workers that are still alive.
+    start time - or halt() every generator first, then collect() each, so that no load runs on
+    alone while another's samples are read. Usable as a context manager: leaving it kills
+    workers that are still alive.
     """
 
     def __init__(self, url, concurrency, keepalive, processes=None, max_seconds=900.0,
-                 timeout=5.0, python=sys.executable):
+                 timeout=5.0, python=sys.executable, pause=0.0):
         self.url = url
         self.concurrency = concurrency
         self.keepalive = keepalive
+        self.pause = pause
         self.shares = split(concurrency, processes or default_processes(concurrency))
         self.max_seconds = max_seconds
         self.timeout = timeout
@@ -58,7 +62,8 @@ class LoadGenerator(object):
     def _command(self, clients, out):
         return [self.python, WORKER_SCRIPT, '--worker', '--url', self.url,
                 '--concurrency', str(clients), '--keepalive' if self.keepalive else '--no-keepalive',
-                '--duration', str(self.max_seconds), '--timeout', str(self.timeout), '--out', out]
+                '--duration', str(self.max_seconds), '--timeout', str(self.timeout),
+                '--pause', str(self.pause), '--out', out]
 
     def start(self):
         self._workdir = tempfile.mkdtemp(prefix='zdt-bench-load-')
@@ -82,10 +87,18 @@ class LoadGenerator(object):
 
     def stop(self):
         """Stop every worker (requests in flight finish) and return all samples."""
+        self.halt()
+        return self.collect()
+
+    def halt(self):
+        """Tell every worker to start no further request (returns at once)."""
         self.stopped_at = time.monotonic()
         for worker in self._workers:
             worker.proc.stdin.write('stop\n')
             worker.proc.stdin.close()
+
+    def collect(self):
+        """After halt(): wait for the workers and return all samples, ordered by start time."""
         groups = []
         for worker in self._workers:
             self._read_line(worker.proc, 'done')
@@ -117,7 +130,8 @@ class LoadGenerator(object):
 def worker_main(args, traffic):
     """Body of one worker process (bench/loadgen.py --worker): the protocol of LoadGenerator."""
     load = traffic.Load([traffic.Target(args.url)], concurrency=args.concurrency,
-                        duration=args.duration, keepalive=args.keepalive, timeout=args.timeout)
+                        duration=args.duration, keepalive=args.keepalive, timeout=args.timeout,
+                        pause=args.pause)
     load.start()
     print('started %r' % time.monotonic(), flush=True)
     sys.stdin.readline()            # 'stop', or EOF when the parent went away

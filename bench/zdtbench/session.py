@@ -49,9 +49,17 @@ def _swaps_under_load(strategy, generators, specs, timing, swap_seconds):
         try:
             swaps = strategy.run_swaps(specs, timing.pause, swap_seconds)
         except Exception as exc:
-            raise SwapsFailed(exc, [generator.stop() for generator in generators])
+            raise SwapsFailed(exc, _stop_all(generators))
         time.sleep(max(0.0, timing.steady_after - timing.pause))
-        return [generator.stop() for generator in generators], swaps
+        return _stop_all(generators), swaps
+
+
+def _stop_all(generators):
+    """Halt every load before reading any samples: reading one load's takes seconds, and the
+    others must not run on alone meanwhile (their steady state would be another one)."""
+    for generator in generators:
+        generator.halt()
+    return [generator.collect() for generator in generators]
 
 
 def _records(plan):
@@ -61,7 +69,7 @@ def _records(plan):
     for load, label in zip(plan.loads, labels):
         records.append(dict(
             strategy=plan.strategy.name,
-            load=dict(concurrency=load.concurrency, keepalive=load.keepalive, label=label),
+            load=dict(concurrency=load.concurrency, keepalive=load.keepalive, think_s=load.pause, label=label),
             # The other loads sent at the same time against the same swaps (harsher than alone).
             concurrent_with=[other for other in labels if other != label],
             swaps_planned=plan.swaps, swap_budget_s=None, backends=plan.backends, error=None))
@@ -89,7 +97,8 @@ def run_one(plan, env, timing, ready_reference=None, log=print, swap_seconds=Non
     env = env._replace(backends=plan.backends)
     specs = env.swap_specs(plan.swaps)
     max_seconds = load_limit(plan, timing)
-    generators = [LoadGenerator(env.url, load.concurrency, load.keepalive, max_seconds=max_seconds)
+    generators = [LoadGenerator(env.url, load.concurrency, load.keepalive, max_seconds=max_seconds,
+                                pause=load.pause)
                   for load in plan.loads]
     began = time.monotonic()
     try:

@@ -93,15 +93,19 @@ def test_plans(tmp_path, monkeypatch):
     assert set(plan.strategy.name for plan in runs) == {
         'naive-recreate', 'reuseport-sigquit-migrate-off', 'reuseport-sigquit-migrate-on', 'haproxy-runtime-api',
         'playbook-plumbing-check'}
-    assert all(plan.swaps == 2 and plan.loads == (catalog.Load(16, True), catalog.Load(16, False)) for plan in runs)
+    assert all(plan.swaps == 2 and plan.loads == (catalog.Load(16, True, 0.2), catalog.Load(16, False, 0.2))
+               for plan in runs)
     assert 'blue_green-haproxy' in pending and not scale
     runs, scale, pending = catalog.build_plan()
-    assert [plan.loads for plan in runs] == [(catalog.Load(256, True), catalog.Load(256, False))] * 4
+    assert [plan.loads for plan in runs] == [(catalog.Load(256, True, 0.2), catalog.Load(256, False, 0.2))] * 4
     assert all(plan.swaps == catalog.BASELINE_SWAPS for plan in runs)
     assert not any(name.startswith('scale: rolling_restart') for name in pending)
     assert any(name.startswith('scale: rolling_restart') for name in catalog.build_plan(full=True)[2])
     runs = catalog.build_plan(only={'naive-recreate'})[0]
     assert set(plan.strategy.name for plan in runs) == {'naive-recreate'}
+    stress = catalog.build_plan(only={'naive-recreate'}, think=0)[0]
+    assert [plan.loads for plan in stress] == [(catalog.Load(256, True, 0), catalog.Load(256, False, 0))]
+    assert catalog.group_label(stress[0].loads) == 'c=256 keep-alive, no think time + c=256 close, no think time'
 
 
 def test_plans_once_a_strategy_of_ours_can_run(tmp_path, monkeypatch):

@@ -13,9 +13,11 @@ ENV = BenchEnv(18600, (18610,), {'v1': 'app:v1', 'v2': 'app:v2'}, 'zdt-bench-', 
 
 class FakeGenerator(object):
     samples = [ok(0.1), failed(0.2, 'reset'), ok(0.3, version='v2')]
+    log = None          # a list: every halt() and collect() in order, with the load's concurrency
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, url=None, concurrency=None, keepalive=None, **kwargs):
         self.started_at = self.stopped_at = None
+        self.concurrency = concurrency
 
     def __enter__(self):
         self.started_at = 0.0
@@ -24,8 +26,14 @@ class FakeGenerator(object):
     def __exit__(self, *exc):
         return False
 
-    def stop(self):
+    def halt(self):
         self.stopped_at = 1.0
+        if self.log is not None:
+            self.log.append(('halt', self.concurrency))
+
+    def collect(self):
+        if self.log is not None:
+            self.log.append(('collect', self.concurrency))
         return list(self.samples)
 
 
@@ -65,25 +73,33 @@ def test_a_run_is_analysed(monkeypatch):
     assert strategy.calls == ['setup', 'swaps', 'teardown']
     assert record['error'] is None and record['notes'] == ['a note']
     assert (record['requests'], record['failed'], len(record['swaps'])) == (3, 1, 1)
-    assert record['load']['label'] == 'c=4 keep-alive' and record['concurrent_with'] == []
+    assert record['load']['label'] == 'c=4 keep-alive, no think time' and record['concurrent_with'] == []
 
 
 def test_loads_sent_together_share_the_swaps_and_are_counted_apart(monkeypatch):
     made = []
 
+    stops = []
+
     class Generator(FakeGenerator):
+        log = stops
+
         def __init__(self, url, concurrency, keepalive, **kwargs):
-            super(Generator, self).__init__()
+            super(Generator, self).__init__(url, concurrency, keepalive)
             self.samples = [ok(0.1)] if keepalive else [ok(0.1), failed(0.2, 'refused')]
-            made.append((concurrency, keepalive))
+            made.append((concurrency, keepalive, kwargs.get('pause')))
 
     monkeypatch.setattr(session, 'LoadGenerator', Generator)
     strategy = FakeStrategy()
-    plan = catalog.RunPlan(strategy, (catalog.Load(256, True), catalog.Load(256, False)), 1, 3)
+    plan = catalog.RunPlan(strategy, (catalog.Load(256, True, 0.2), catalog.Load(128, False, 0.2)), 1, 3)
     keepalive, close = session.run_one(plan, ENV, NO_WAIT, log=lambda line: None)
-    assert made == [(256, True), (256, False)] and strategy.calls == ['setup', 'swaps', 'teardown']
+    assert made == [(256, True, 0.2), (128, False, 0.2)] and strategy.calls == ['setup', 'swaps', 'teardown']
+    # Every load stops before any load's samples are read: none runs on alone meanwhile.
+    assert stops == [('halt', 256), ('halt', 128), ('collect', 256), ('collect', 128)]
     assert (keepalive['requests'], keepalive['failed'], close['requests'], close['failed']) == (1, 0, 2, 1)
-    assert keepalive['concurrent_with'] == ['c=256 close'] and close['concurrent_with'] == ['c=256 keep-alive']
+    assert keepalive['load']['think_s'] == 0.2
+    assert keepalive['concurrent_with'] == ['c=128 close, think 0.2 s']
+    assert close['concurrent_with'] == ['c=256 keep-alive, think 0.2 s']
     assert [(one['start_s'], one['end_s']) for one in keepalive['swaps'] + close['swaps']] == [(0.15, 0.25)] * 2
     assert (keepalive['swaps'][0]['failed'], close['swaps'][0]['failed']) == (0, 1)     # each load's own
     assert keepalive['notes'] == close['notes'] == ['a note']
