@@ -2,20 +2,25 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Deploys that race, under load. Two deploys of one service: one proceeds, the other waits for
 the per-service lock or fails naming its holder - never two candidates, never a failed request.
-Two different services at once: both succeed."""
+Two different services at once: both succeed. A deploy that fails leaves no lock behind, also
+after a successful one in the same play."""
 
 import contextlib
+import os
 import re
 import time
 
 from harness import convergence
 from harness.load import BackgroundLoad
+from harness.playbook import PlaybookRun
 from harness.services import RUN_TIMEOUT, other
 from harness.watch import ContainerWatch
 from tables import kill_points
 
 TAG = 'cc'
 PORT_BASE = 18730
+
+DEPLOYS_IN_ONE_PLAY = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'playbooks', 'deploys_in_one_play.yml')
 
 # The first deploy holds the lock for at least this long (its readiness waits first), so that
 # the second one, started once the lock exists, surely meets it.
@@ -136,3 +141,27 @@ def test_two_services_deploy_at_once(services, engine):
         assert run.rc == 0, '%s: %s' % (service.name, run.tail())
         assert summary['failed'] == 0, '%s: %s' % (service.name, summary['first_failures'])
         assert service.problems(targets[service.name]) == []
+
+
+def test_failed_deploy_after_a_successful_one_in_the_same_play_releases_the_lock(services, engine):
+    """The first deploy's promote releases the lock itself (lock=last) and says so in its result;
+    the second deploy, in the same play, fails before its promote and must release its own lock
+    rather than read the first one's result as its own."""
+    service = services('haproxy')
+    service.ensure()
+    good = other(service.version)
+    variables = service.variables(good)
+    variables['zdt_images'] = [variables.pop('blue_green_image'), convergence.APP_IMAGE % 'never-ready']
+    variables['blue_green_readiness']['timeout'] = 5
+    run = PlaybookRun(service.workdir, 'deploys-in-one-play', DEPLOYS_IN_ONE_PLAY, service.inventory(), variables)
+    with BackgroundLoad(service.url) as load:
+        rc = run.run(RUN_TIMEOUT)
+    load = load.stop()
+    service.version = good
+    assert rc != 0, 'the deploy of a never-ready version succeeded: %s' % run.tail()
+    assert 'never-ready' in run.final_failure()['msg'], run.final_failure()
+    assert load['failed'] == 0, load['first_failures']
+    containers = convergence.service_containers(engine, service.name)
+    assert service.name + '-hotswap-lock' not in containers, (
+        'the failed deploy left its lock behind: %s' % sorted(containers))
+    assert service.problems(good) == []
