@@ -585,7 +585,7 @@ EXAMPLES = r'''
         lock_owner: "{{ deploy_owner }}"
       register: promoted
   always:
-    - name: Release the lock (after a failure: the rollback above ran under it)
+    - name: Release the lock after a failure (the rollback above ran under it)
       zerodowntime.deploy.container_hotswap:
         name: api
         image: registry.example.com/api:3.0
