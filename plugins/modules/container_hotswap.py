@@ -175,7 +175,7 @@ options:
         holds it, and keep it after the call - also when the call fails, so that a rollback runs
         under the same lock. Any other deploy of the service waits for it (O(lock_timeout)).
       - V(last) - the run's last call - as V(hold), and the lock is released when the call succeeds
-        (RV(lock.released)), which saves a separate V(release) call; when it fails, the lock stays
+        (C(released) in RV(lock)), which saves a separate V(release) call; when it fails, the lock stays
         held for the rollback, and the run's V(release) in its C(always) section ends it.
       - V(release) - only release the lock O(lock_owner) holds (every other option but O(name)
         and the Docker connection is ignored; O(state) and O(image) still follow their rules). A lock
