@@ -38,7 +38,8 @@ HAPROXY = [
     KillPoint('hap-before-promote', PROMOTE),
     KillPoint('hap-in-retire', PROMOTE, reached=states.old_container_retiring, hold=_old_slot,
               note='old container stopping with a request in flight'),
-    KillPoint('hap-before-park', CUTOVER, occurrence=2),
+    # No point after the promote: a deploy that cut over ends with it (the promote releases the
+    # lock), and the park step runs only when nothing moved - a first deploy or the same image.
 ]
 
 REUSEPORT = [
