@@ -42,10 +42,11 @@ def load_cell(run):
 
 
 def swaps_cell(run):
-    """Swaps done; with the time budget's cut when the run did fewer deploys than planned."""
+    """Swaps done (a rolling restart counts each backend); with the time budget's cut when the run
+    did fewer deploys than planned."""
     done, planned = run.get('swaps_done'), run.get('swaps_planned')
     if done is not None and planned is not None and done < planned:
-        return '%d (time budget: %d of %d planned)' % (len(run['swaps']), done, planned)
+        return '%d (time budget: %d of %d planned deploys)' % (len(run['swaps']), done, planned)
     return len(run['swaps'])
 
 

@@ -31,7 +31,7 @@ def test_run_row_has_every_column_also_for_a_broken_run():
 def test_a_run_cut_by_the_time_budget_says_so():
     run = run_record(swaps=9)
     run.update(swaps_done=3, swaps_planned=7)        # 3 rolling restarts over 3 backends
-    assert markdown.run_row(run)[2] == '9 (time budget: 3 of 7 planned)'
+    assert markdown.run_row(run)[2] == '9 (time budget: 3 of 7 planned deploys)'
     run.update(swaps_done=7)
     assert markdown.run_row(run)[2] == 9
 
