@@ -50,6 +50,12 @@ OUTCOMES = (OK, STATUS, REFUSED, RESET, TIMEOUT, CLOSED, OTHER)
 
 VERSION_HEADER = 'X-App-Version'
 
+# Seconds a client waits after a request that found nobody to talk to (refused, or another
+# error before any answer, such as a missing unix socket), when its pause is shorter. Such a
+# request fails in microseconds: without the wait the clients spin, and a probe watching a deploy
+# takes the CPU the deploy needs. The failure still counts.
+NOBODY_BACKOFF = 0.01
+
 # One request. start: clock() when it began; latency: seconds; status: HTTP status or None;
 # version: value of the version header or None; error: 'ExcType: text' or None;
 # target: label of the Target; headers/body: only when the caller asked to keep the response.
@@ -274,7 +280,8 @@ class Load(object):
 
     Bounded by ``requests`` (total over all clients) and/or ``duration`` (seconds; no request is
     started after it, requests in flight finish), or by stop(). Request number i goes to
-    targets[i % len(targets)]. ``pause``: seconds each client waits between its requests.
+    targets[i % len(targets)]. ``pause``: seconds each client waits between its requests
+    (at least NOBODY_BACKOFF after a request that found nobody to talk to).
     ``on_result``: called with every Result, in the client's thread, instead of keeping it
     (results() then stays empty), so a long load does not grow in memory, e.g. a Tally's add;
     it must not raise.
@@ -331,7 +338,10 @@ class Load(object):
                     out.append(result)
                 else:
                     self.on_result(result)
-                if self.pause and self._stop.wait(self.pause):
+                wait = self.pause
+                if result.outcome in (REFUSED, OTHER):
+                    wait = max(wait, NOBODY_BACKOFF)
+                if wait and self._stop.wait(wait):
                     break
         finally:
             client.close()

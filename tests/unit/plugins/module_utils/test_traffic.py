@@ -451,6 +451,18 @@ def test_refused_on_unix_socket_without_listener(tmp_path):
     assert res.outcome == t.REFUSED
 
 
+def test_load_against_a_refused_port_backs_off_instead_of_spinning(tmp_path):
+    path = str(tmp_path / 'dead.sock')
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock.bind(path)
+    sock.close()  # the socket file stays, nobody listens
+    results = t.run_load([t.Target('/', path)], concurrency=2, duration=0.5)
+    assert results and all(r.outcome == t.REFUSED for r in results)
+    # A refused connect takes microseconds; without the back-off two clients make thousands of
+    # attempts in 0.5 s. With it, each waits NOBODY_BACKOFF between attempts.
+    assert len(results) <= 2 * (0.5 / t.NOBODY_BACKOFF + 1), len(results)
+
+
 def test_load_stops_on_request(unix_server):
     load = t.Load([t.Target('/', unix_server)], concurrency=3, duration=3600, pause=0.001).start()
     load.stop()
