@@ -50,11 +50,12 @@ OUTCOMES = (OK, STATUS, REFUSED, RESET, TIMEOUT, CLOSED, OTHER)
 
 VERSION_HEADER = 'X-App-Version'
 
-# Seconds a client waits after a request that found nobody to talk to (refused, or another
-# error before any answer, such as a missing unix socket), when its pause is shorter. Such a
-# request fails in microseconds: without the wait the clients spin, and a probe watching a deploy
-# takes the CPU the deploy needs. The failure still counts.
-NOBODY_BACKOFF = 0.01
+# Seconds a client waits after a request refused or failed with OTHER (a missing unix socket, a
+# name that does not resolve, a TLS failure), when its pause is shorter. Such a request fails in
+# microseconds: without the wait the clients spin, and a probe watching a deploy takes the CPU
+# the deploy needs. The failure still counts.
+FAST_FAILURE_BACKOFF = 0.01
+FAST_FAILURES = (REFUSED, OTHER)
 
 # One request. start: clock() when it began; latency: seconds; status: HTTP status or None;
 # version: value of the version header or None; error: 'ExcType: text' or None;
@@ -281,7 +282,7 @@ class Load(object):
     Bounded by ``requests`` (total over all clients) and/or ``duration`` (seconds; no request is
     started after it, requests in flight finish), or by stop(). Request number i goes to
     targets[i % len(targets)]. ``pause``: seconds each client waits between its requests
-    (at least NOBODY_BACKOFF after a request that found nobody to talk to).
+    (at least FAST_FAILURE_BACKOFF after one of FAST_FAILURES).
     ``on_result``: called with every Result, in the client's thread, instead of keeping it
     (results() then stays empty), so a long load does not grow in memory, e.g. a Tally's add;
     it must not raise.
@@ -339,8 +340,8 @@ class Load(object):
                 else:
                     self.on_result(result)
                 wait = self.pause
-                if result.outcome in (REFUSED, OTHER):
-                    wait = max(wait, NOBODY_BACKOFF)
+                if result.outcome in FAST_FAILURES:
+                    wait = max(wait, FAST_FAILURE_BACKOFF)
                 if wait and self._stop.wait(wait):
                     break
         finally:

@@ -76,8 +76,9 @@ options:
   pause:
     description:
       - Seconds each client waits between two of its requests, to limit the load. At least 0.
-      - After a refused connection (nobody listens) a client waits at least 0.01 s, so that a probe
-        of a port that is down does not spin; every refused request still counts as failed.
+      - After a request that failed at once - connection refused, a missing unix socket, a name
+        that does not resolve, a TLS failure - a client waits at least 0.01 s, so that a probe of a
+        port that is down does not spin; every such request still counts as failed.
     type: float
     default: 0.0
   method:

@@ -442,25 +442,27 @@ def test_fresh_connection_closed_without_answer_is_reset(unix_server):
     assert res.outcome == t.RESET, res
 
 
-def test_refused_on_unix_socket_without_listener(tmp_path):
+@pytest.fixture
+def dead_unix_socket(tmp_path):
+    """A unix socket file nobody listens on: connecting to it is refused."""
     path = str(tmp_path / 'dead.sock')
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     sock.bind(path)
     sock.close()  # the socket file stays, nobody listens
-    res = t.Client().request(t.Target('/', path))
+    return path
+
+
+def test_refused_on_unix_socket_without_listener(dead_unix_socket):
+    res = t.Client().request(t.Target('/', dead_unix_socket))
     assert res.outcome == t.REFUSED
 
 
-def test_load_against_a_refused_port_backs_off_instead_of_spinning(tmp_path):
-    path = str(tmp_path / 'dead.sock')
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    sock.bind(path)
-    sock.close()  # the socket file stays, nobody listens
-    results = t.run_load([t.Target('/', path)], concurrency=2, duration=0.5)
+def test_load_against_a_refused_port_backs_off_instead_of_spinning(dead_unix_socket):
+    results = t.run_load([t.Target('/', dead_unix_socket)], concurrency=2, duration=0.5)
     assert results and all(r.outcome == t.REFUSED for r in results)
     # A refused connect takes microseconds; without the back-off two clients make thousands of
-    # attempts in 0.5 s. With it, each waits NOBODY_BACKOFF between attempts.
-    assert len(results) <= 2 * (0.5 / t.NOBODY_BACKOFF + 1), len(results)
+    # attempts in 0.5 s. With it, each waits FAST_FAILURE_BACKOFF between attempts.
+    assert len(results) <= 2 * (0.5 / t.FAST_FAILURE_BACKOFF + 1), len(results)
 
 
 def test_load_stops_on_request(unix_server):
