@@ -125,8 +125,15 @@ molecule: setup  ## Molecule scenarios (roles end to end under load); SCENARIOS=
 	  printf '\n%b%-28s %-6s %5ss\n' "$$summary" "all" "" "$$((SECONDS - all))"; \
 	  if [ -n "$$failed" ]; then echo "failed:$$failed"; exit 1; fi
 
+.PHONY: ssh
+# As root: tests/ssh/host.sh installs openssh-server, sudo, python3-docker and python3-requests
+# when missing, creates the deploy accounts and starts an sshd on 127.0.0.1:18860 (stopped after).
+ssh: setup  ## the Docker host over SSH as a non-root user with Debian's Python libraries; a TLS engine
+	$(call say,Remote Docker hosts: over SSH (non-root, distro docker SDK) and over TCP with TLS)
+	$(BIN)/python -m pytest -q -s -rfx -p no:cacheprovider tests/ssh
+
 .PHONY: test
-test: setup units sanity lint integration awx molecule fault  ## every layer, on a fresh machine too
+test: setup units sanity lint integration awx molecule fault ssh  ## every layer, on a fresh machine too
 	$(call say,make test: every layer passed)
 
 # ---------------------------------------------------------------- the main job

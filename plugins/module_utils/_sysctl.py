@@ -28,6 +28,8 @@ __metaclass__ = type
 
 import os
 
+from ansible_collections.zerodowntime.deploy.plugins.module_utils._account import running_as
+
 MIGRATE_REQ = 'net.ipv4.tcp_migrate_req'
 MODES = ('require', 'warn', 'ignore')
 
@@ -102,7 +104,9 @@ def ensure_migrate_req(mode, network_mode, engine_local, check_mode, inspect_con
             handle.write('1\n')
     except (IOError, OSError) as exc:
         result.update(after=before, changed=False)
-        msg = ('cannot set %s to 1 (it is %s): %s; run as root, or set it with ansible.posix.sysctl.'
-               % (MIGRATE_REQ, before, exc))
+        msg = ('cannot set %s to 1 (it is %s): %s. The module runs as %s, not root: give this task '
+               'become: true, or set it as root before the deploy (a task with become: true running '
+               'sysctl -w %s=1, or ansible.posix.sysctl); the deploy itself needs no root.'
+               % (MIGRATE_REQ, before, exc, running_as(), MIGRATE_REQ))
         return _problem(mode, msg, warnings, result), warnings
     return result, warnings

@@ -114,3 +114,130 @@ def test_connection_options_match_their_documentation():
     for name, spec in _docker.DOCKER_CONNECTION_ARGS.items():
         assert documented[name]['type'] == spec['type'], name
         assert documented[name].get('default') == spec.get('default'), name
+
+
+# ---------------------------------------------------------------- the standard environment
+
+def cert_dir(tmp_path, *names):
+    for name in names:
+        tmp_path.joinpath(name).write_text('pem')
+    return str(tmp_path)
+
+
+def resolved(environ, home='/nonexistent-home', **overrides):
+    return _docker.resolve_connection(params(**overrides), environ=environ, home=home)
+
+
+@pytest.mark.parametrize('variable', ['DOCKER_TLS_VERIFY', 'DOCKER_TLS'])
+def test_tls_variables_turn_tls_on_for_a_tcp_engine_with_the_files_of_docker_cert_path(tmp_path, variable):
+    path = cert_dir(tmp_path, 'ca.pem', 'cert.pem', 'key.pem')
+    got = resolved({variable: '1', 'DOCKER_CERT_PATH': path}, docker_host='tcp://engine:2376')
+    assert got['docker_tls'] is True
+    assert got['docker_validate_certs'] is True          # the environment never turns it off
+    assert (got['docker_ca_path'], got['docker_client_cert'], got['docker_client_key']) == (
+        path + '/ca.pem', path + '/cert.pem', path + '/key.pem')
+
+
+def test_docker_cert_path_defaults_to_dot_docker_in_the_home(tmp_path):
+    tmp_path.joinpath('.docker').mkdir()
+    cert_dir(tmp_path.joinpath('.docker'), 'ca.pem')
+    got = resolved({'DOCKER_TLS_VERIFY': 'yes'}, home=str(tmp_path), docker_host='tcp://engine:2376')
+    assert got['docker_ca_path'] == str(tmp_path.joinpath('.docker', 'ca.pem'))
+    assert got['docker_client_cert'] is None and got['docker_client_key'] is None
+
+
+def test_a_client_certificate_is_only_taken_as_a_pair(tmp_path):
+    path = cert_dir(tmp_path, 'ca.pem', 'cert.pem')
+    got = resolved({'DOCKER_TLS_VERIFY': '1', 'DOCKER_CERT_PATH': path}, docker_host='tcp://engine:2376')
+    assert got['docker_ca_path'] == path + '/ca.pem'
+    assert got['docker_client_cert'] is None and got['docker_client_key'] is None
+
+
+@pytest.mark.parametrize('value', ['', '0', 'false', 'no', 'off', 'FALSE'])
+def test_false_or_empty_tls_variables_leave_tls_off(tmp_path, value):
+    path = cert_dir(tmp_path, 'ca.pem', 'cert.pem', 'key.pem')
+    got = resolved({'DOCKER_TLS_VERIFY': value, 'DOCKER_CERT_PATH': path}, docker_host='tcp://engine:2376')
+    assert got['docker_tls'] is False and got['docker_ca_path'] is None
+
+
+@pytest.mark.parametrize('host', ['unix:///var/run/docker.sock', 'ssh://deploy@engine'])
+def test_tls_variables_do_not_apply_to_a_socket_or_ssh_engine(tmp_path, host):
+    path = cert_dir(tmp_path, 'ca.pem', 'cert.pem', 'key.pem')
+    got = resolved({'DOCKER_TLS_VERIFY': '1', 'DOCKER_CERT_PATH': path}, docker_host=host)
+    assert got['docker_tls'] is False and got['docker_ca_path'] is None
+
+
+def test_options_win_over_the_environment(tmp_path):
+    path = cert_dir(tmp_path, 'ca.pem', 'cert.pem', 'key.pem')
+    environ = {'DOCKER_TLS_VERIFY': '1', 'DOCKER_CERT_PATH': path}
+    off = resolved(environ, docker_host='tcp://engine:2376', docker_tls=False)
+    assert off['docker_tls'] is False and off['docker_ca_path'] is None
+    named = resolved(environ, docker_host='tcp://engine:2376', docker_ca_path='/mine/ca.pem')
+    assert named['docker_tls'] is True
+    assert (named['docker_ca_path'], named['docker_client_cert']) == ('/mine/ca.pem', None)
+
+
+def test_explicit_tls_reads_docker_cert_path_like_the_cli(tmp_path):
+    path = cert_dir(tmp_path, 'ca.pem', 'cert.pem', 'key.pem')
+    got = resolved({'DOCKER_CERT_PATH': path}, docker_host='tcp://engine:2376', docker_tls=True)
+    assert got['docker_client_key'] == path + '/key.pem'
+
+
+def test_resolution_leaves_the_params_alone(tmp_path):
+    given = params(docker_host='tcp://engine:2376')
+    _docker.resolve_connection(given, environ={'DOCKER_TLS_VERIFY': '1', 'DOCKER_CERT_PATH': cert_dir(tmp_path, 'ca.pem')})
+    assert given['docker_tls'] is None and given['docker_ca_path'] is None
+
+
+@pytest.mark.parametrize('variable, option, value, expected', [
+    ('DOCKER_HOST', 'docker_host', 'tcp://engine:2376', 'tcp://engine:2376'),
+    ('DOCKER_TIMEOUT', 'docker_timeout', '7', 7),
+    ('DOCKER_API_VERSION', 'docker_api_version', '1.41', '1.41'),
+])
+def test_host_timeout_and_api_version_fall_back_to_the_environment(monkeypatch, variable, option, value, expected):
+    from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+    monkeypatch.setenv(variable, value)
+    validated = ArgumentSpecValidator(_docker.DOCKER_CONNECTION_ARGS).validate({})
+    assert validated.validated_parameters[option] == expected
+    given = ArgumentSpecValidator(_docker.DOCKER_CONNECTION_ARGS).validate({option: expected})
+    assert given.validated_parameters[option] == expected
+
+
+def test_the_tls_environment_reaches_the_client(fake_sdk, tmp_path, monkeypatch):
+    path = cert_dir(tmp_path, 'ca.pem', 'cert.pem', 'key.pem')
+    monkeypatch.setenv('DOCKER_TLS_VERIFY', '1')
+    monkeypatch.setenv('DOCKER_CERT_PATH', path)
+    client = _docker.docker_client(params(docker_host='tcp://engine:2376'))
+    assert client.api.kwargs['tls'].kwargs == {
+        'client_cert': (path + '/cert.pem', path + '/key.pem'), 'ca_cert': path + '/ca.pem', 'verify': True}
+    assert _docker.plaintext_tcp_warning(params(docker_host='tcp://engine:2376')) is None
+
+
+# ---------------------------------------------------------------- messages that name the fix
+
+def test_permission_denied_names_the_user_the_group_and_the_fix(tmp_path, monkeypatch):
+    sock = tmp_path.joinpath('docker.sock')
+    sock.write_text('')
+    monkeypatch.setattr(_docker, 'running_as', lambda: 'deploy (uid 1001)')
+    monkeypatch.setattr(_docker, 'running_as_name', lambda: 'deploy')
+    monkeypatch.setattr(_docker, '_socket_group', lambda path: 'docker')
+    msg = _docker.explain_failure('unix://%s' % sock, "('Connection aborted.', PermissionError(13, 'Permission denied'))")
+    assert msg == (
+        "Cannot reach the Docker engine at unix://%s: ('Connection aborted.', PermissionError(13, 'Permission denied'))."
+        " The module runs as deploy (uid 1001), which may not open %s (owned by group docker): add the user to that"
+        " group (usermod -aG docker deploy; it applies from the next login) or run the task with become: true"
+        % (sock, sock))
+
+
+def test_ssh_without_paramiko_names_the_library():
+    msg = _docker.explain_failure('ssh://deploy@engine', 'Install paramiko package to enable ssh:// support')
+    assert 'apt-get install python3-paramiko, or pip install paramiko' in msg
+
+
+def test_a_certificate_from_another_ca_is_named():
+    msg = _docker.explain_failure('tcp://engine:2376', "SSLError(... [SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed")
+    assert msg.endswith("The engine's certificate was not signed by the CA in use (docker_ca_path, or ca.pem in DOCKER_CERT_PATH)")
+
+
+def test_other_causes_are_passed_on_as_they_are():
+    assert _docker.explain_failure('unix:///x.sock', 'boom') == 'Cannot reach the Docker engine at unix:///x.sock: boom'

@@ -9,6 +9,8 @@ __metaclass__ = type
 
 import pytest
 
+from ansible_collections.zerodowntime.deploy.plugins.module_utils._account import running_as
+
 from ansible_collections.zerodowntime.deploy.plugins.module_utils import _sysctl as sc
 
 
@@ -70,6 +72,7 @@ def test_not_writable_fails_or_warns(proc_sys, monkeypatch):
     with pytest.raises(sc.SysctlError) as err:
         sc.ensure_migrate_req('require', 'host', True, False, proc_sys=str(proc_sys))
     assert 'cannot set net.ipv4.tcp_migrate_req to 1 (it is 0)' in str(err.value)
+    assert 'The module runs as %s, not root: give this task become: true' % running_as() in str(err.value)
     result, warnings = sc.ensure_migrate_req('warn', 'host', True, False, proc_sys=str(proc_sys))
     assert not result['changed'] and result['after'] == '0' and warnings
 
