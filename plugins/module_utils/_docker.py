@@ -23,15 +23,11 @@ from ansible_collections.zerodowntime.deploy.plugins.module_utils._account impor
 
 try:
     import docker
-    from docker.errors import DockerException
     HAS_DOCKER = True
     DOCKER_IMPORT_ERROR = None
 except ImportError:  # pragma: no cover - exercised only where the SDK is missing
     HAS_DOCKER = False
     DOCKER_IMPORT_ERROR = traceback.format_exc()
-
-    class DockerException(Exception):
-        pass
 
 
 DEFAULT_DOCKER_HOST = 'unix:///var/run/docker.sock'

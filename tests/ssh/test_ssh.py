@@ -19,10 +19,9 @@ import time
 import docker
 import pytest
 
+from conftest import STATE, ansible, failures
+
 HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(os.path.dirname(HERE))
-STATE = os.path.join(ROOT, '.tmp', 'ssh')
-PORT = 18860
 HAPROXY = 'zdt-ssh-haproxy'
 HAPROXY_API = ('127.0.0.1', 18879)
 URLS = ('http://127.0.0.1:18862/', 'http://127.0.0.1:18871/')
@@ -32,31 +31,6 @@ NOSDK_PYTHON = '/opt/zdt-nosdk-python/bin/python3'
 # did not run across the deploy.
 MIN_PROBE_REQUESTS = 1000
 MIN_WRK_REQUESTS = 1000
-
-
-def ansible(*args, **env):
-    """ansible-playbook with the JSON callback; returns (rc, parsed output, wall seconds)."""
-    environ = dict(os.environ, ZDT_SSH_DIR=STATE, ZDT_SSH_PORT=str(PORT), ANSIBLE_HOST_KEY_CHECKING='False',
-                   ANSIBLE_STDOUT_CALLBACK='ansible.posix.json', ANSIBLE_FORCE_COLOR='0', **env)
-    start = time.time()
-    proc = subprocess.run(['ansible-playbook', '-i', os.path.join(HERE, 'inventory.yml')] + list(args),
-                          cwd=HERE, env=environ, capture_output=True, text=True)
-    try:
-        out = json.loads(proc.stdout[proc.stdout.index('{'):])
-    except ValueError:
-        raise AssertionError('ansible-playbook printed no JSON (rc %s): %s %s' % (proc.returncode, proc.stdout, proc.stderr))
-    return proc.returncode, out, time.time() - start
-
-
-def failures(out):
-    """(host, task name, message) of every failed, not ignored task result."""
-    found = []
-    for play in out['plays']:
-        for task in play['tasks']:
-            for host, result in task['hosts'].items():
-                if result.get('unreachable') or (result.get('failed') and not result.get('_ansible_ignore_errors')):
-                    found.append((host, task['task']['name'], result.get('msg', '')))
-    return found
 
 
 def haproxy_state():
@@ -111,11 +85,10 @@ def engine():
 
 
 @pytest.fixture(scope='module')
-def stack(engine):
+def stack(ssh_host, engine):
     """sshd, HAProxy and the first version everywhere; everything started here is removed after."""
     start = time.time()
     original_migrate_req = read_migrate_req()
-    subprocess.run(['bash', os.path.join(HERE, 'host.sh'), 'start', STATE, str(PORT)], check=True)
     try:
         remove_containers(engine)
         engine.containers.run('zerodowntime-test/haproxy:latest', name=HAPROXY, detach=True, network_mode='host',
@@ -129,8 +102,7 @@ def stack(engine):
     finally:
         remove_containers(engine)
         write_migrate_req(original_migrate_req)
-        subprocess.run(['bash', os.path.join(HERE, 'host.sh'), 'stop', STATE], check=False)
-        print('SSH layer wall time: %.1f s' % (time.time() - start))
+        print('SSH layer (deploys and bad inputs) wall time, without the sshd set-up: %.1f s' % (time.time() - start))
 
 
 def remove_containers(engine):
@@ -161,8 +133,8 @@ def test_deploy_over_ssh_under_load(stack, engine):
     load = result['load']
     print('deploy over SSH: %.1f s; probe: %s requests, %s failed (%s); wrk: %s' % (
         seconds, load.get('requests'), load.get('failed_requests'), load.get('msg'),
-        ', '.join('%s %d requests, %d socket errors, %d non-2xx' % (w['url'], w['requests'], w['socket_errors'],
-                                                                     w['non_2xx']) for w in wrk)))
+        ', '.join('%s %d requests, %d socket errors, %d non-2xx' % (w['url'], w['requests'], w['socket_errors'], w['non_2xx'])
+                  for w in wrk)))
     assert rc == 0, failures(out)
     assert result['sysctl'].get('changed') is True, 'the become step did not run: %s' % result['sysctl']
     assert load['finished'] and load['stopped_by'] == 'stop_file', load.get('msg')

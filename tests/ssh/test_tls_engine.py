@@ -10,9 +10,13 @@ say so.
 
 import json
 import os
+import pwd
+import shutil
 import subprocess
 
 import pytest
+
+from conftest import ansible, failures
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
@@ -26,7 +30,7 @@ def run_module(module, args, **env):
     environ = dict((k, v) for k, v in os.environ.items() if not k.startswith('DOCKER_'))
     environ.update(ANSIBLE_LOAD_CALLBACK_PLUGINS='1', ANSIBLE_STDOUT_CALLBACK='ansible.posix.json', **env)
     proc = subprocess.run(['ansible', 'localhost', '-m', module, '-a', json.dumps(args)],
-                          env=environ, capture_output=True, text=True)
+                          env=environ, capture_output=True, text=True, check=False)
     out = json.loads(proc.stdout[proc.stdout.index('{'):])
     return out['plays'][0]['tasks'][0]['hosts']['localhost']
 
@@ -78,3 +82,27 @@ def test_without_the_tls_variables_the_engine_refuses_plain_http(engine):
     assert result.get('failed')
     assert result['msg'].startswith('Cannot reach the Docker engine at tcp://127.0.0.1:%d: ' % PORT)
     assert any('reached over TCP without TLS' in w for w in result.get('warnings', [])), result
+
+
+def test_the_distro_sdk_over_ssh_reads_dot_docker_of_the_account(ssh_host, engine):
+    """As zdt-deploy over SSH, /usr/bin/python3 with python3-docker 5.0.3; DOCKER_CERT_PATH unset."""
+    account = pwd.getpwnam('zdt-deploy')
+    dot_docker = os.path.join(account.pw_dir, '.docker')
+    os.makedirs(dot_docker, mode=0o700, exist_ok=True)
+    try:
+        for name in ('ca.pem', 'cert.pem', 'key.pem'):
+            shutil.copy(os.path.join(STATE, 'client', name), dot_docker)
+        for path in [dot_docker] + [os.path.join(dot_docker, n) for n in os.listdir(dot_docker)]:
+            os.chown(path, account.pw_uid, account.pw_gid)
+        rc, out, dummy = ansible('tls.yml')
+        assert rc == 0, failures(out)
+        result = out['plays'][0]['tasks'][0]['hosts']['web1']
+        print('TLS engine over SSH (python3-docker 5.0.3, ~/.docker): %s' % result['msg'])
+        assert result['checks'][0]['state'] == 'running', result['checks']
+        shutil.copy(os.path.join(STATE, 'wrong-ca', 'ca.pem'), dot_docker)
+        rc, out, dummy = ansible('tls.yml')
+        found = failures(out)
+        print('TLS engine over SSH, another CA in ~/.docker: %s' % (found,))
+        assert rc != 0 and 'CERTIFICATE_VERIFY_FAILED' in found[0][2], found
+    finally:
+        shutil.rmtree(dot_docker, ignore_errors=True)

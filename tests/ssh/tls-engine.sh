@@ -59,6 +59,7 @@ for _ in $(seq 150); do docker -H "unix://$sock" info >/dev/null 2>&1 && break; 
 docker -H "unix://$sock" info >/dev/null
 
 # the image: /usr/bin/sleep and the libraries it links
-tar -ch --absolute-names -f - /usr/bin/sleep $(ldd /usr/bin/sleep | grep -o '/[^ ]*') 2>/dev/null \
+mapfile -t libs < <(ldd /usr/bin/sleep | grep -o '/[^ ]*')
+tar -ch --absolute-names -f - /usr/bin/sleep "${libs[@]}" 2>/dev/null \
   | docker -H "unix://$sock" import -c 'CMD ["/usr/bin/sleep", "600"]' - zdt-tls/sleep:1 >/dev/null
 echo "[tls-engine] dockerd $(cat "$dir/dockerd.pid") on tcp://127.0.0.1:$port (TLS, client certificates)"
