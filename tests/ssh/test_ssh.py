@@ -19,7 +19,7 @@ import time
 import docker
 import pytest
 
-from conftest import STATE, ansible, failures
+from conftest import PORT, STATE, ansible, failures
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 HAPROXY = 'zdt-ssh-haproxy'
@@ -198,3 +198,13 @@ def test_sysctl_without_become(stack, engine):
     write_migrate_req(0)
     msg = bad_run(engine, 'cannot set net.ipv4.tcp_migrate_req to 1 (it is 0)', *BLUE_GREEN_V3)
     assert 'zdt-deploy' in msg and 'become: true' in msg and 'Nothing was changed' in msg, msg
+
+
+def test_ssh_url_without_paramiko(stack, engine):
+    """DOCKER_HOST=ssh://: both SDK versions import paramiko for it; Debian's python3-docker does
+    not pull it in. The message must say so (and nothing changes)."""
+    extra = dict(zdt_ssh_container='zdt-ssh-b1',
+                 zdt_ssh_docker_env=dict(DOCKER_HOST='ssh://zdt-deploy@127.0.0.1:%d' % PORT))
+    msg = bad_run(engine, 'Cannot reach the Docker engine at ssh://zdt-deploy@127.0.0.1:%d: ' % PORT,
+                  'engine-env.yml', '-e', json.dumps(extra))
+    assert 'apt-get install python3-paramiko, or pip install paramiko' in msg, msg

@@ -48,6 +48,8 @@ def engine():
         subprocess.run(['bash', os.path.join(HERE, 'tls-engine.sh'), 'stop', STATE], check=False)
 
 
+TLS_OVER_SSH = dict(zdt_ssh_container=CONTAINER, zdt_ssh_docker_env=dict(
+    DOCKER_HOST='tcp://127.0.0.1:%d' % PORT, DOCKER_TLS_VERIFY='1', DOCKER_TIMEOUT='10'))
 CHECK = dict(checks=[dict(type='container', container=CONTAINER)], timeout=20, interval=0.2)
 
 
@@ -94,13 +96,13 @@ def test_the_distro_sdk_over_ssh_reads_dot_docker_of_the_account(ssh_host, engin
             shutil.copy(os.path.join(STATE, 'client', name), dot_docker)
         for path in [dot_docker] + [os.path.join(dot_docker, n) for n in os.listdir(dot_docker)]:
             os.chown(path, account.pw_uid, account.pw_gid)
-        rc, out, dummy = ansible('tls.yml')
+        rc, out, dummy = ansible('engine-env.yml', '-e', json.dumps(TLS_OVER_SSH))
         assert rc == 0, failures(out)
         result = out['plays'][0]['tasks'][0]['hosts']['web1']
         print('TLS engine over SSH (python3-docker 5.0.3, ~/.docker): %s' % result['msg'])
         assert result['checks'][0]['state'] == 'running', result['checks']
         shutil.copy(os.path.join(STATE, 'wrong-ca', 'ca.pem'), dot_docker)
-        rc, out, dummy = ansible('tls.yml')
+        rc, out, dummy = ansible('engine-env.yml', '-e', json.dumps(TLS_OVER_SSH))
         found = failures(out)
         print('TLS engine over SSH, another CA in ~/.docker: %s' % (found,))
         assert rc != 0 and 'CERTIFICATE_VERIFY_FAILED' in found[0][2], found
