@@ -3,7 +3,7 @@
 # users deploy with. `host.sh start DIR PORT` (as root) installs what is missing (Debian's
 # openssh-server, sudo, python3-docker, python3-requests), creates the accounts, a key pair in DIR
 # and a Python without the docker SDK, and starts sshd; `host.sh stop DIR` stops that sshd.
-# The accounts stay (they are harmless and make the next run faster).
+# The accounts and /opt/zdt-nosdk-python stay (harmless, and the next run is faster).
 #   zdt-deploy    in group docker, may sudo without a password (become for the sysctl)
 #   zdt-nodocker  not in group docker (the socket refuses it)
 #   zdt-nosudo    in group docker, no sudo at all
