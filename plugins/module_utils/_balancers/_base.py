@@ -9,7 +9,7 @@
 the same for every balancer: the plan (what changes), the last-member guard, the weight ramp and
 the bounded poll loop.
 
-An adapter (``_haproxy.py``, ``_apache.py``, ``_nginx.py``) only knows how to
+An adapter (``_haproxy.py``, ``_apache.py``, ``_nginx.py``, ``_caddy.py``) only knows how to
   - ``read(backend)``            -> ``Backend`` with its ``Member`` list (state, weight, health, active)
   - ``apply(backend, changes)``  -> put a list of ``Change`` into effect in one balancer transaction
                                     (or as close to one as the balancer allows)
@@ -183,8 +183,10 @@ class BalancerAdapter(object):
     active count of a member is not part of read())."""
 
     kind = None
-    #: (min, max) of a weight the balancer accepts.
+    #: (min, max) of a weight the balancer accepts; None when its members have no weight.
     weight_range = (0, 256)
+    #: Why weight_range is None, for the message that refuses a weight or a ramp.
+    no_weights_reason = ''
     #: True when apply() is one balancer transaction (HAProxy: one round trip; nginx: one reload).
     atomic = True
 
@@ -280,7 +282,8 @@ def make_plan(adapter, backend, requests, min_active=1, force=False, ramp_steps=
     """Compare what was asked with what the balancer reports; raise GuardError if the plan would
     leave fewer than ``min_active`` members serving (unless ``force``). Pure: no balancer calls."""
     plan = Plan(backend, requests)
-    low, high = adapter.weight_range
+    _refuse_weights(adapter, requests, ramp_steps)
+    low, high = adapter.weight_range or (None, None)
     seen = set()
     for req in requests:
         if req.name in seen:
@@ -324,6 +327,18 @@ def make_plan(adapter, backend, requests, min_active=1, force=False, ramp_steps=
     plan.changes = ordered(plan.changes)
     _guard(plan, backend, min_active, force)
     return plan
+
+
+def _refuse_weights(adapter, requests, ramp_steps):
+    """A weight or a ramp asked of a balancer whose members have none: refused, saying why."""
+    if adapter.weight_range is not None:
+        return
+    weighted = ["'%s'" % req.name for req in requests if req.weight is not None]
+    if not weighted and not ramp_steps:
+        return
+    asked = 'weight for %s' % ', '.join(weighted) if weighted else 'ramp (it steps weights)'
+    raise BalancerInputError('%s cannot take a %s: %s. Nothing was changed.'
+                             % (adapter.describe(), asked, adapter.no_weights_reason))
 
 
 def _guard(plan, backend, min_active, force):
