@@ -16,26 +16,37 @@ description:
     balancer - V(enabled), V(drained) or V(disabled), optionally with a weight - and, by default,
     waits until the state is real - a drained member has no request left, an enabled member passes
     the balancer's health checks.
-  - "One interface, three balancers: B(HAProxy) through its runtime API (unix or TCP stats socket,
+  - "One interface, four balancers: B(HAProxy) through its runtime API (unix or TCP stats socket,
     C(level admin)); B(Apache httpd) C(mod_proxy_balancer) through its balancer-manager page over
     HTTP(S); B(nginx) open source through the C(upstream) block of a configuration file, validated
-    with C(nginx -t) and applied with one graceful reload, with nginx on this host or in a container."
+    with C(nginx -t) and applied with one graceful reload, with nginx on this host or in a container;
+    B(Caddy) 2.6 through its admin API (unix socket or HTTP(S)), the upstreams of one
+    C(reverse_proxy) handler."
   - Last-member guard - the module refuses to take members out of rotation when fewer than
     O(min_active) members of the backend would be left serving, unless O(force=true).
   - "Atomic cutover - O(members) sets several members of the same backend in one balancer
     transaction, so that C(new enabled, old drained) leaves no moment where both or neither take
-    new requests: HAProxy gets all commands in one runtime-API request, nginx one edit and one reload.
+    new requests: HAProxy gets all commands in one runtime-API request, nginx one edit and one reload,
+    Caddy one configuration change.
     Apache's balancer-manager changes one member per request; the module sends the members entering
     rotation first, so there may be a moment where both take requests, never one where neither does."
   - "What each balancer calls the states: HAProxy C(ready)/C(drain)/C(maint); Apache flags
     C(Drn) (drained) and C(Dis) (disabled), V(enabled) clears C(Dis), C(Drn) and C(Stop);
     nginx has a single out-of-rotation state, the C(down) flag, so V(drained) and V(disabled) both
-    write C(down) and the member is reported as V(disabled)."
+    write C(down) and the member is reported as V(disabled). Caddy has no per-upstream state: a member
+    out of rotation is moved from the handler's C(upstreams) into a parking C(reverse_proxy) handler
+    placed right after it (C(@id) V(zdt-drained:<backend>) or V(zdt-disabled:<backend>)), which never
+    serves - C(reverse_proxy) answers every request itself - but keeps the upstream known to Caddy,
+    so its in-flight count stays visible and a later run finds the member again. The drained parking
+    handler copies the handler's C(health_checks) and C(transport), so Caddy keeps checking a drained
+    member; a disabled one is not checked."
   - "Active count (what the drain waits for): HAProxy C(scur + qcur) of the server; Apache C(Busy)
     of the worker; nginx open source has no per-member counters, so a member taken out by a reload
     counts the worker processes of the previous generation (the only ones that can still talk to it)
     until they have exited. A member already C(down) with no reload in this run counts the workers
-    still shutting down."
+    still shutting down. Caddy - C(num_requests) of the upstream in C(GET /reverse_proxy/upstreams);
+    Caddy 2.6 counts per dial address across all its handlers, so requests another handler sends to
+    the same address count too."
 author:
   - zerodowntime.deploy contributors (@zerodowntime)
 extends_documentation_fragment:
@@ -59,11 +70,13 @@ options:
       - Which kind of load balancer to talk to. Selects the adapter and its connection options.
     type: str
     required: true
-    choices: [apache, haproxy, nginx]
+    choices: [apache, caddy, haproxy, nginx]
   backend:
     description:
       - The group of members - HAProxy backend name, Apache balancer name (V(app) or
-        V(balancer://app)), nginx C(upstream) name.
+        V(balancer://app)), nginx C(upstream) name, Caddy C(reverse_proxy) handler - its C(@id)
+        (V(app)) or its config path (V(apps/http/servers/web/routes/0/handle/0), also with a leading
+        V(/config/)). A Caddy handler must be an element of a C(handle) list.
     type: str
     required: true
   member:
@@ -71,7 +84,8 @@ options:
       - The member to set - HAProxy server name; Apache worker URL exactly as the balancer-manager
         lists it (V(http://10.0.0.5:8081) - members on one host with different ports are distinct);
         nginx server address exactly as written in the C(upstream) block (V(127.0.0.1:8081),
-        V(unix:/run/app.sock)).
+        V(unix:/run/app.sock)); Caddy upstream C(dial) address exactly as in the configuration
+        (V(127.0.0.1:8081), V(unix//run/app.sock)).
       - Requires O(state). Mutually exclusive with O(members).
     type: str
   state:
@@ -80,13 +94,16 @@ options:
       - V(drained) - no new requests; requests in flight finish. HAProxy still runs health checks on
         a drained server, which makes V(drained) the right parking state for a candidate that a
         cutover will enable.
-      - V(disabled) - out of rotation (HAProxy maintenance, Apache disabled; nginx C(down)).
+      - V(disabled) - out of rotation (HAProxy maintenance, Apache disabled; nginx C(down); Caddy
+        parked without health checks).
     type: str
     choices: [enabled, drained, disabled]
   weight:
     description:
       - Weight of the member - HAProxy server weight (0-256), Apache load factor (1-100), nginx
         C(weight=) (1 or more). Not changed when omitted.
+      - Caddy 2.6 has no per-upstream weight (C(weighted_round_robin) came with Caddy 2.7); a weight
+        is refused there, and so is a handler that uses C(weighted_round_robin).
     type: int
   members:
     description:
@@ -116,7 +133,8 @@ options:
       - For V(enabled) - until the balancer reports the member healthy, at most O(healthy_timeout)
         (HAProxy - C(UP) with its health counter at the top, so a server leaving maintenance counts only
         once a check has passed, given C(fall) of 2 or more; Apache - no C(Err)/C(HcFl) flag;
-        nginx open source reports no health - the wait only covers the reload, check the member with
+        nginx open source and Caddy 2.6 report no health (Caddy - only passive C(fails), a member
+        at C(max_fails) counts as down) - the wait only covers the change, check the member with
         M(zerodowntime.deploy.wait_ready) first). A member that fails its checks makes the task fail.
     type: bool
     default: true
@@ -164,6 +182,7 @@ options:
         the weight it was configured with (left part-way up a ramp by an interrupted run) resumes
         the ramp from its current weight when O(weight) is not given. Only HAProxy reports a
         configured weight apart from the current one. With nginx every step is one reload.
+        Refused with Caddy, which has no weights.
       - HAProxy has its own slow start (C(slowstart) on the server line) that applies when a server
         leaves maintenance; use that or this, not both.
     type: dict
@@ -252,6 +271,36 @@ options:
     description: The nginx master's pid file (as set by C(pid) in the main configuration); identifies the workers to watch.
     type: str
     default: /run/nginx.pid
+  caddy_admin:
+    description:
+      - Caddy admin endpoint - a unix socket (V(unix//run/caddy/admin.sock), Caddy's own notation,
+        also V(unix:/run/caddy/admin.sock) or a bare absolute path) or a URL
+        (V(http://127.0.0.1:2019), V(https://caddy.example.com:2021) for Caddy's remote admin).
+      - Caddy checks the C(Host) header against C(admin.origins) - the URL's host and port must be
+        one of them; on a unix socket the module sends the empty C(Host) Caddy expects.
+      - Required with O(balancer=caddy).
+    type: str
+  caddy_origin:
+    description:
+      - Sent as the C(Origin) header - needed when the admin endpoint has C(enforce_origin), and then
+        one of its C(origins) (V(http://127.0.0.1:2019)).
+    type: str
+  caddy_validate_certs:
+    description:
+      - Verify the certificate of an V(https://) admin endpoint. Only turn this off for throw-away test setups.
+    type: bool
+    default: true
+  caddy_ca_path:
+    description: CA bundle to verify an V(https://) admin endpoint with.
+    type: path
+  caddy_client_cert:
+    description:
+      - Client certificate (PEM) presented to an V(https://) admin endpoint (Caddy's remote admin
+        authenticates clients by certificate). Requires O(caddy_client_key).
+    type: path
+  caddy_client_key:
+    description: Private key (PEM) of O(caddy_client_cert).
+    type: path
 notes:
   - "Failures say what was left how: errors before the first change end with C(Nothing was changed.);
     a drain or health timeout after the change says which members were changed and left so."
@@ -260,6 +309,12 @@ notes:
     every ramp step) is one reload."
   - "Apache: a member that failed to connect stays in C(Err) for its C(retry) period (default 60
     seconds); with O(wait) an enabled member in C(Err) is not healthy until httpd retries it."
+  - "Caddy 2.6 applies every admin-API change as a full configuration reload, whichever path is
+    changed - requests in flight finish, but idle keep-alive client connections are closed (a client
+    that sends its next request at that instant sees the connection closed) and upgraded connections
+    (websockets) are cut at once. The module sends one change per run (a cutover of two members is one
+    change) and none when nothing changes; Caddy itself skips a change that leaves the configuration
+    as it was."
 seealso:
   - module: zerodowntime.deploy.wait_ready
 '''
@@ -318,6 +373,26 @@ EXAMPLES = r'''
     state: drained
     drain_timeout: 60
     on_drain_timeout: proceed
+
+- name: Blue/green cutover behind Caddy - handler with "@id" app, admin API on a unix socket
+  zerodowntime.deploy.balancer_member:
+    balancer: caddy
+    caddy_admin: unix//run/caddy/admin.sock
+    backend: app
+    members:
+      - name: 10.0.0.5:8082
+        state: enabled
+      - name: 10.0.0.5:8081
+        state: drained
+
+- name: Drain a Caddy upstream through a TCP admin endpoint that enforces the Origin
+  zerodowntime.deploy.balancer_member:
+    balancer: caddy
+    caddy_admin: http://127.0.0.1:2019
+    caddy_origin: http://127.0.0.1:2019
+    backend: apps/http/servers/web/routes/0/handle/0
+    member: 10.0.0.5:8081
+    state: drained
 '''
 
 RETURN = r'''
@@ -344,6 +419,7 @@ active_start:
     - Active requests/connections of each requested member when the task started.
     - nginx reports null for members in rotation (not observable) and, for members out of rotation,
       the number of worker processes of the previous generation still running.
+    - Caddy reports C(num_requests) of the upstream's address.
   returned: when the balancer could be read
   type: dict
   sample: {"app1": 3}
@@ -392,7 +468,8 @@ members:
       description: Active count (null where not observable).
       type: int
     status:
-      description: The balancer's own status text (HAProxy status, Apache status flags, nginx server line).
+      description: The balancer's own status text (HAProxy status, Apache status flags, nginx server
+        line; Caddy - where the upstream is, its in-flight count and recent fails).
       type: str
     config_weight:
       description: The weight the member was configured with (HAProxy initial weight), the target of

@@ -27,13 +27,14 @@ from ansible_collections.zerodowntime.deploy.plugins.module_utils._balancers._ba
     ENABLED, STATES, UNKNOWN, UP,
     BalancerError, Change, Request, make_plan, wait_for,
 )
+from ansible_collections.zerodowntime.deploy.plugins.module_utils._balancers._caddy import CaddyAdapter
 from ansible_collections.zerodowntime.deploy.plugins.module_utils._balancers._haproxy import HaproxyAdapter
 from ansible_collections.zerodowntime.deploy.plugins.module_utils._balancers._nginx import NginxAdapter
 from ansible_collections.zerodowntime.deploy.plugins.module_utils._docker import (
     DOCKER_CONNECTION_ARGS, DOCKER_CONNECTION_REQUIRED_TOGETHER,
 )
 
-ADAPTERS = dict(haproxy=HaproxyAdapter, apache=_apache.ApacheAdapter, nginx=NginxAdapter)
+ADAPTERS = dict(haproxy=HaproxyAdapter, apache=_apache.ApacheAdapter, nginx=NginxAdapter, caddy=CaddyAdapter)
 
 # Matches DOCUMENTATION in plugins/modules/balancer_member.py; both change together.
 ARGUMENT_SPEC = dict(
@@ -73,6 +74,12 @@ ARGUMENT_SPEC = dict(
     nginx_binary=dict(type='str', default='nginx'),
     nginx_main_config=dict(type='str'),
     nginx_pid_file=dict(type='str', default='/run/nginx.pid'),
+    caddy_admin=dict(type='str'),
+    caddy_origin=dict(type='str'),
+    caddy_validate_certs=dict(type='bool', default=True),
+    caddy_ca_path=dict(type='path'),
+    caddy_client_cert=dict(type='path'),
+    caddy_client_key=dict(type='path', no_log=False),
 )
 ARGUMENT_SPEC.update(DOCKER_CONNECTION_ARGS)
 
@@ -81,11 +88,13 @@ ARGUMENT_RULES = dict(
         ('balancer', 'haproxy', ['haproxy_socket']),
         ('balancer', 'apache', ['apache_url']),
         ('balancer', 'nginx', ['nginx_config']),
+        ('balancer', 'caddy', ['caddy_admin']),
     ],
     required_one_of=[('member', 'members')],
     mutually_exclusive=[('member', 'members'), ('state', 'members'), ('weight', 'members')],
     required_by=dict(member=['state']),
-    required_together=[('apache_client_cert', 'apache_client_key')] + DOCKER_CONNECTION_REQUIRED_TOGETHER,
+    required_together=[('apache_client_cert', 'apache_client_key'), ('caddy_client_cert', 'caddy_client_key')]
+    + DOCKER_CONNECTION_REQUIRED_TOGETHER,
 )
 
 
