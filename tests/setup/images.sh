@@ -5,7 +5,7 @@
 # One line per image: built (new image ID) or cached (same ID), and the time it took.
 # On a failed build the tail of its log is printed and the script exits 1.
 #
-#   ZDT_IMAGES=app,nginx bash tests/setup/images.sh    # only these groups (app nginx haproxy apache)
+#   ZDT_IMAGES=app,nginx bash tests/setup/images.sh    # only these groups (app nginx haproxy apache caddy)
 set -euo pipefail
 
 IMAGES_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/../images" && pwd)
@@ -22,11 +22,12 @@ TABLE=(
   "nginx    zerodowntime-test/nginx:latest"
   "haproxy  zerodowntime-test/haproxy:latest"
   "apache   zerodowntime-test/apache:latest"
+  "caddy    zerodowntime-test/caddy:latest"
 )
 
-wanted=",${ZDT_IMAGES:-app,nginx,haproxy,apache},"
+wanted=",${ZDT_IMAGES:-app,nginx,haproxy,apache,caddy},"
 for group in ${wanted//,/ }; do
-  [ -d "$IMAGES_DIR/$group" ] || { log "unknown image group '$group' in ZDT_IMAGES (app, nginx, haproxy, apache)" >&2; exit 2; }
+  [ -d "$IMAGES_DIR/$group" ] || { log "unknown image group '$group' in ZDT_IMAGES (app, nginx, haproxy, apache, caddy)" >&2; exit 2; }
 done
 
 if ! docker image inspect debian:bookworm-slim >/dev/null 2>&1; then
