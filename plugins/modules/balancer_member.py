@@ -35,8 +35,8 @@ description:
     nginx has a single out-of-rotation state, the C(down) flag, so V(drained) and V(disabled) both
     write C(down) and the member is reported as V(disabled). Caddy has no per-upstream state: a member
     out of rotation is moved from the handler's C(upstreams) into a parking C(reverse_proxy) handler
-    placed right after it (C(@id) V(zdt-drained:<backend>) or V(zdt-disabled:<backend>)), which never
-    serves - C(reverse_proxy) answers every request itself - but keeps the upstream known to Caddy,
+    placed right after it (C(@id) V(zdt-drained:<id>) or V(zdt-disabled:<id>), with the handler's
+    C(@id), else its config path), which never serves - C(reverse_proxy) answers every request itself - but keeps the upstream known to Caddy,
     so its in-flight count stays visible and a later run finds the member again. The drained parking
     handler copies the handler's C(health_checks) and C(transport), so Caddy keeps checking a drained
     member; a disabled one is not checked."

@@ -18,7 +18,8 @@ the configuration takes no new requests and its requests in flight finish, but i
 (the host pool is global and reference-counted), so the drain could not be counted and a re-run
 could not find the member again. So a member out of rotation is *parked*: moved into a second
 ``reverse_proxy`` handler placed right after the user's one in the same ``handle`` list, with
-the ``@id`` ``zdt-drained:<backend>`` (or ``zdt-disabled:<backend>``). ``reverse_proxy``
+the ``@id`` ``zdt-drained:<@id of the handler>`` (or ``zdt-disabled:``; the config path of a handler
+without an @id). ``reverse_proxy``
 answers every request itself, so a handler after it never serves; Caddy still provisions it,
 which keeps the upstream's host - and its in-flight count - in the pool. The state is part of
 Caddy's own configuration: it survives ``GET /config/`` + ``POST /load`` round trips and
@@ -218,10 +219,14 @@ def handlers(config):
 
 
 class Located(object):
-    """The user's reverse_proxy handler, its parent ``handle`` list and the parking handlers."""
+    """The user's reverse_proxy handler, its parent ``handle`` list and the parking handlers.
+
+    ``key`` names the parking handlers: the handler's @id when it has one (whether the user gave
+    the @id or a config path), else its config path."""
 
     def __init__(self, backend, handler_path, handle, index):
         self.backend = backend
+        self.key = handle[index].get('@id') or path_text(handler_path)
         self.handler_path = handler_path
         self.list_path = handler_path[:-1]
         self.handle = handle
@@ -232,7 +237,7 @@ class Located(object):
         return self.handle[self.index]
 
     def parked(self, state):
-        wanted = park_id(self.backend, state)
+        wanted = park_id(self.key, state)
         for node in self.handle:
             if isinstance(node, dict) and node.get('@id') == wanted:
                 return node
@@ -312,7 +317,7 @@ def members_from(located, counts, where):
             active, fails = counts.get(name, (0, 0))
             health = DOWN if max_fails is not None and fails >= max_fails else UNKNOWN
             status = '%s, %s in flight, %s recent fails' % (
-                'in the handler' if state == ENABLED else 'parked in %s' % park_id(located.backend, state),
+                'in the handler' if state == ENABLED else 'parked in %s' % park_id(located.key, state),
                 active, fails)
             members.append(Member(name, state, weight=None, health=health,
                                   serving=state == ENABLED and health != DOWN, active=active,
@@ -364,7 +369,7 @@ def moved(located, changes):
         parked = new.parked(change.state)
         if parked is None:
             parked = dict(handler='reverse_proxy', upstreams=[])
-            parked['@id'] = park_id(located.backend, change.state)
+            parked['@id'] = park_id(located.key, change.state)
             keys = ('health_checks', 'transport') if change.state == DRAINED else ('transport',)
             for key in keys:
                 if key in handler:

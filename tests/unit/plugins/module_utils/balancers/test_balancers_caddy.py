@@ -412,3 +412,13 @@ def test_park_id_is_per_backend_and_state():
     assert park_id('app', DRAINED) == 'zdt-drained:app'
     assert park_id('apps/x/0', DISABLED) == 'zdt-disabled:apps/x/0'
     assert os.path.basename(HANDLE) == 'handle'
+
+
+def test_parking_handlers_follow_the_handlers_id_whichever_way_it_was_named():
+    by_path = adapter('config_parked.json').read('apps/http/servers/web/routes/2/handle/0')
+    assert by_path.require('127.0.0.1:18242').state == DRAINED
+    config = fixture_json('config_initial.json')
+    del config['apps']['http']['servers']['web']['routes'][2]['handle'][0]['@id']
+    where = locate(config, '/config/apps/http/servers/web/routes/2/handle/0', 'caddy')
+    handle = moved(where, [Change('127.0.0.1:18242', DRAINED)])
+    assert handle[1]['@id'] == 'zdt-drained:apps/http/servers/web/routes/2/handle/0'
