@@ -176,17 +176,21 @@ def split_path(backend):
     return [part for part in text.split('/') if part]
 
 
-def walk(node, path=()):
+def walk(node):
     """Every (path, dict) of the configuration tree, depth first, in document order."""
-    if isinstance(node, dict):
-        yield list(path), node
-        for key, value in node.items():
-            for found in walk(value, path + (key,)):
-                yield found
-    elif isinstance(node, list):
-        for index, value in enumerate(node):
-            for found in walk(value, path + (index,)):
-                yield found
+    found = []
+    stack = [((), node)]
+    while stack:
+        path, item = stack.pop()
+        if isinstance(item, dict):
+            found.append((list(path), item))
+            children = [(path + (key,), value) for key, value in item.items()]
+        elif isinstance(item, list):
+            children = [(path + (index,), value) for index, value in enumerate(item)]
+        else:
+            continue
+        stack.extend(reversed(children))
+    return found
 
 
 def resolve(config, path):
