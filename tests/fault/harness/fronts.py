@@ -2,7 +2,15 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """An HAProxy front (the zerodowntime-test/haproxy image) on the host network, its runtime API on
 a unix socket in a host directory, and an oracle that reads its servers without the collection's
-own adapter (a test must not trust the code it tests to tell it the truth)."""
+own adapter (a test must not trust the code it tests to tell it the truth).
+
+Two variants of the front (ZDT_FAULT_FRONT picks one for the whole run):
+- ``strict`` (the default): ``retries 0`` and no ``option redispatch``. A request that meets a dead
+  or closing server reaches the client as the failure it is; every "0 failed" is the deploy's own.
+- ``forgiving``: ``retries 3`` and ``option redispatch`` - a tuned production front, which quietly
+  sends a request whose connection failed to the other server. Run it to compare
+  (``ZDT_FAULT_FRONT=forgiving make fault``), never to claim zero downtime.
+"""
 
 import os
 import socket
@@ -22,12 +30,21 @@ defaults
     timeout client 30s
     timeout server 30s
     timeout queue 10s
-    retries 3
-    option redispatch
+{retries}
 frontend web
     bind 127.0.0.1:{front}
     default_backend app
 '''
+
+# What each variant adds to the defaults section (HAProxy's own default is `retries 3` to the
+# same server: a strict front must say 0).
+VARIANTS = {
+    'strict': '    retries 0',
+    'forgiving': '    retries 3\n    option redispatch',
+}
+VARIANT = os.environ.get('ZDT_FAULT_FRONT', 'strict')
+if VARIANT not in VARIANTS:
+    raise ValueError('ZDT_FAULT_FRONT=%r: expected one of %s' % (VARIANT, ', '.join(sorted(VARIANTS))))
 
 BACKEND = '''backend {name}
     balance roundrobin
@@ -52,10 +69,12 @@ def admin_state(admin):
 
 
 class HaproxyFront(object):
-    """``backends``: {backend: {server: port}}; the frontend sends everything to ``app``."""
+    """``backends``: {backend: {server: port}}; the frontend sends everything to ``app``;
+    ``variant``: 'strict' or 'forgiving' (VARIANTS)."""
 
-    def __init__(self, docker, name, front_port, backends, workdir):
+    def __init__(self, docker, name, front_port, backends, workdir, variant=VARIANT):
         self.docker = docker
+        self.variant = variant
         self.name = name
         self.front_port = front_port
         self.url = 'http://127.0.0.1:%d/' % front_port
@@ -66,7 +85,7 @@ class HaproxyFront(object):
         self.container = None
 
     def config(self):
-        text = CONFIG.format(front=self.front_port)
+        text = CONFIG.format(front=self.front_port, retries=VARIANTS[self.variant])
         for backend, servers in sorted(self.backends.items()):
             lines = [SERVER.format(name=name, port=port) for name, port in sorted(servers.items())]
             text += BACKEND.format(name=backend, servers='\n'.join(lines))

@@ -7,9 +7,12 @@ from harness.services import VERSIONS, HaproxyBlueGreen, ReuseportService, Rolli
 
 
 # Ports of a pool, relative to its base: every test module gets a block of ten of its own.
-# 'watched': reuseport with a watch window (stage, watch, promote). Names must not be prefixes of
-# each other: a service's containers are found by name.
-OFFSETS = {'reuseport': 0, 'watched': 1, 'haproxy': 2, 'rolling': 5}
+# 'watched': reuseport with a watch window (stage, watch, promote). 'forgiving': blue_green with
+# HAProxy like 'haproxy', behind the forgiving front (retries, redispatch) whatever
+# ZDT_FAULT_FRONT says - for the cases whose documented promise needs it; only
+# test_rollback_paths (base 18720) has one, on 18742-18744, a block no module uses. Names must
+# not be prefixes of each other: a service's containers are found by name.
+OFFSETS = {'reuseport': 0, 'watched': 1, 'haproxy': 2, 'rolling': 5, 'forgiving': 22}
 WATCH = 3
 
 
@@ -25,6 +28,8 @@ def build(kind, docker, tag, workdir, base):
         return ReuseportService(docker, name, workdir, port, watch=WATCH)
     if kind == 'haproxy':
         return HaproxyBlueGreen(docker, name, workdir, front, {'blue': port + 1, 'green': port + 2})
+    if kind == 'forgiving':
+        return HaproxyBlueGreen(docker, name, workdir, front, {'blue': port + 1, 'green': port + 2}, 'forgiving')
     return RollingBackends(docker, name, workdir, front, {'b1': port + 1, 'b2': port + 2, 'b3': port + 3})
 
 

@@ -150,9 +150,10 @@ class FrontedService(Service):
     """A service behind an HAProxy front whose backend 'app' has ``members`` ({server: port});
     ``front``: (container name, port). Users reach the front."""
 
-    def __init__(self, docker, name, workdir, front, members):
+    def __init__(self, docker, name, workdir, front, members, variant=None):
         super(FrontedService, self).__init__(docker, name, workdir)
-        self.front = HaproxyFront(docker, front[0], front[1], {'app': members}, workdir)
+        self.front = HaproxyFront(docker, front[0], front[1], {'app': members}, workdir,
+                                  **({'variant': variant} if variant else {}))
         self.url = self.front.url
 
     def state(self):
@@ -164,8 +165,8 @@ class FrontedService(Service):
 class HaproxyBlueGreen(FrontedService):
     playbook = 'zerodowntime.deploy.blue_green'
 
-    def __init__(self, docker, name, workdir, front, slot_ports):
-        super(HaproxyBlueGreen, self).__init__(docker, name, workdir, front, slot_ports)
+    def __init__(self, docker, name, workdir, front, slot_ports, variant=None):
+        super(HaproxyBlueGreen, self).__init__(docker, name, workdir, front, slot_ports, variant)
         self.slot_ports = slot_ports
 
     def variables(self, version):
