@@ -11,7 +11,7 @@ import re
 import time
 
 from harness import convergence
-from harness.load import BackgroundLoad
+from harness.load import BackgroundLoad, across_runs
 from harness.playbook import PlaybookRun
 from harness.services import RUN_TIMEOUT, other
 from harness.watch import ContainerWatch
@@ -54,11 +54,14 @@ def race(service, engine, second_version, second_vary=None):
     """A deploy of the other version with slow readiness, and once it holds the lock a second one."""
     first_version = other(service.version)
     with BackgroundLoad(service.url) as load, ContainerWatch(engine, service.name) as watch:
+        load.wait_for_requests()
         first = service.run('first', first_version, vary=slow_readiness).start()
         holder = wait_for_lock(engine, service.name).labels['zerodowntime.lock.pid']
         second = service.run('second', second_version, vary=second_vary).start()
         second.wait(RUN_TIMEOUT)
         first.wait(RUN_TIMEOUT)
+        load.wait_past(first, second)
+    assert not across_runs(load, first, second), across_runs(load, first, second)
     return first, second, holder, watch, load.stop()
 
 
@@ -104,12 +107,15 @@ def test_second_balancer_deploy_does_not_interleave_with_the_first(services, eng
     service = services('haproxy')
     service.ensure()
     with BackgroundLoad(service.url) as load, ContainerWatch(engine, service.name) as watch:
+        load.wait_for_requests()
         first = service.run('held-first', other(service.version), hold_at=(kill_points.CUTOVER, 1)).start()
         first.wait_for(first.held, 120, 'hold before the cutover')
         second = service.run('second', 'v3', vary=patient).start()
         second.wait(RUN_TIMEOUT)
         first.release()
         first.wait(RUN_TIMEOUT)
+        load.wait_past(first, second)
+    assert not across_runs(load, first, second), load.stop()['around']
     load = load.stop()
     assert load['failed'] == 0, load['first_failures']
     outcomes = dict(first=first, second=second)
@@ -133,9 +139,15 @@ def test_two_services_deploy_at_once(services, engine):
         targets[service.name] = other(service.version)
     with contextlib.ExitStack() as stack:
         loads = [stack.enter_context(BackgroundLoad(s.url)) for s in pair]
+        for load in loads:
+            load.wait_for_requests()
         runs = [s.run('together', targets[s.name]).start() for s in pair]
         for run in runs:
             run.wait(RUN_TIMEOUT)
+        for load, run in zip(loads, runs):
+            load.wait_past(run)
+    for load, run in zip(loads, runs):
+        assert not across_runs(load, run), load.stop()['around']
     summaries = [load.stop() for load in loads]
     for service, run, summary in zip(pair, runs, summaries):
         assert run.rc == 0, '%s: %s' % (service.name, run.tail())
@@ -155,7 +167,10 @@ def test_failed_deploy_after_a_successful_one_in_the_same_play_releases_the_lock
     variables['blue_green_readiness']['timeout'] = 5
     run = PlaybookRun(service.workdir, 'deploys-in-one-play', DEPLOYS_IN_ONE_PLAY, service.inventory(), variables)
     with BackgroundLoad(service.url) as load:
+        load.wait_for_requests()
         rc = run.run(RUN_TIMEOUT)
+        load.wait_past(run)
+    assert not across_runs(load, run), load.stop()['around']
     load = load.stop()
     service.version = good
     assert rc != 0, 'the deploy of a never-ready version succeeded: %s' % run.tail()

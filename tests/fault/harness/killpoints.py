@@ -25,11 +25,13 @@ class KillPoint(object):
     """``reached(service)``: a short description of the state when it is reached, else None;
     None makes the point a task boundary. ``hold(service)``: base URL for a slow request put in
     flight when the task starts, answered after ``hold_ms``. ``defect``: a known defect this point
-    shows (the test is a strict xfail with it as the reason). ``optional``: a run that ends before
-    the point is reached is not an error (random points)."""
+    shows (the test is a strict xfail with it as the reason). ``early``: when the task ends before
+    the point is reached, kill at the start of the next task instead (random points, whose moment
+    may outlast the task); either way a run that ends before the kill is a failure - a kill point
+    that did not kill proved nothing."""
 
     def __init__(self, id, task, occurrence=1, reached=None, hold=None, hold_ms=4000, note='', defect=None,
-                 optional=False):
+                 early=False):
         self.id = id
         self.task = task
         self.occurrence = occurrence
@@ -38,7 +40,7 @@ class KillPoint(object):
         self.hold_ms = hold_ms
         self.note = note
         self.defect = defect
-        self.optional = optional
+        self.early = early
         self.seq = 0                   # place in the report (set by the tables)
 
     @property
@@ -55,13 +57,15 @@ class KillPoint(object):
 
 
 class Kill(object):
-    """What a kill left: the killed run, the state at the kill, the request held across it."""
+    """What a kill left: the killed run, the state at the kill, the request held across it, and
+    when the kill landed (time.monotonic(), the load's clock)."""
 
-    def __init__(self, run, state, held, seen):
+    def __init__(self, run, state, held, seen, at):
         self.run = run
         self.state = state
         self.held = held
         self.seen = seen
+        self.at = at
 
 
 def kill_at(service, point, version):
@@ -79,8 +83,18 @@ def kill_at(service, point, version):
             held = HeldRequest(point.hold(service), point.hold_ms).start()
         seen = _wait_reached(run, point, service)
     state = service.state()
+    at = time.monotonic()
     run.kill()
-    return Kill(run, state, held, seen)
+    return Kill(run, state, held, seen, at)
+
+
+def _next_task(run, point):
+    """Name of the task that started after ``point``'s task, or None."""
+    events = [e for e in run.events() if e['event'] == 'task_start']
+    for index, event in enumerate(events):
+        if event['task'] == point.task and event['n'] == point.occurrence:
+            return events[index + 1]['task'] if index + 1 < len(events) else None
+    return None
 
 
 def _wait_reached(run, point, service):
@@ -89,8 +103,9 @@ def _wait_reached(run, point, service):
         seen = point.reached(service)
         if seen:
             return seen
-        if not run.running() and point.optional:
-            return 'not killed: the run ended (rc %s) first' % run.proc.returncode
+        following = _next_task(run, point) if point.early else None
+        if following:
+            return 'the task ended first; killed at the start of "%s"' % following
         if not run.running():
             raise AssertionError('%s: the run ended (rc %s) before reaching %s. Log: %s'
                                  % (point.id, run.proc.returncode, point.where(), run.tail()))

@@ -83,6 +83,7 @@ class PlaybookRun(object):
         self._write('vars.json', json.dumps(extra_vars))
         self.proc = None
         self.started = None
+        self.ended = None               # time.monotonic() when it ended (wait() or kill())
         self.rc = None
         self.killed = False
         self.killed_pids = []
@@ -178,11 +179,13 @@ class PlaybookRun(object):
         self.killed = True
         self.killed_pids = sorted(stopped)
         self.rc = self.proc.wait()
+        self.ended = time.monotonic()
         return self.rc
 
     def wait(self, timeout):
         try:
             self.rc = self.proc.wait(timeout)
+            self.ended = time.monotonic()
         except subprocess.TimeoutExpired:
             self.kill()
             raise PlaybookTimeout('%s: still running after %ss; killed. Log: %s' % (self.label, timeout, self.tail()))
