@@ -66,6 +66,8 @@ KILL_POINTS = Table('kill_points', 'kill points', (
     ('killed', 'processes killed'),
     ('state', 'state left by the kill'),
     ('failed', 'failed requests (kill + re-run)'),
+    ('around', 'requests started around the kill'),
+    ('judges', 'wrk / ab beside it'),
     ('held', 'request held across the kill'),
     ('rerun', 're-run'),
     ('lock', 'lock of the killed run'),
@@ -77,6 +79,8 @@ ROLLBACKS = Table('rollbacks', 'rollback paths', (
     ('rc', 'deploy rc'),
     ('message', 'message'),
     ('failed', 'failed requests'),
+    ('allowed', 'allowed (why)'),
+    ('around', 'requests started around the deploy'),
     ('left', 'left as it was'),
 ))
 

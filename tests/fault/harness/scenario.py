@@ -2,15 +2,18 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """One kill scenario end to end, under load: deploy the other version, kill it at the point, let
 the service run on its own for a moment, run the same deploy again, and judge the result -
-zero failed requests, the held request answered, the re-run successful and converged."""
+zero failed requests (our load, and wrk and ab beside it: harness/judges.py), the load running
+across the kill, the run really killed, the held request answered, the re-run successful and
+converged."""
 
+import signal
 import time
 
 import pytest
 
-from harness import convergence, report
+from harness import convergence, judges, report
 from harness.killpoints import kill_at
-from harness.load import BackgroundLoad
+from harness.load import MAX_SECONDS, BackgroundLoad, across
 from harness.services import RUN_TIMEOUT, other
 
 # Seconds the killed deploy's leftovers serve alone before the re-run starts.
@@ -22,12 +25,14 @@ TOOK_OVER = 'Took over the deploy lock'
 
 
 class Outcome(object):
-    def __init__(self, point, kill, rerun, load, problems):
+    def __init__(self, point, kill, rerun, load, problems, coverage, judged):
         self.point = point
         self.kill = kill
         self.rerun = rerun
         self.load = load
         self.problems = problems
+        self.coverage = coverage
+        self.judged = judged
         self.held = kill.held.outcome() if kill.held is not None else None
 
     def lock(self):
@@ -45,6 +50,8 @@ class Outcome(object):
             state=self.kill.state if self.point.boundary else '%s: %s' % (self.kill.seen, self.kill.state),
             failed='%d of %d%s' % (self.load['failed'], self.load['requests'],
                                    (' ' + '; '.join(self.load['first_failures'])) if self.load['failed'] else ''),
+            around=', '.join('%s %d' % item for item in self.load.get('around', {}).items()),
+            judges='; '.join(judges.describe(judged) for judged in self.judged),
             held=self.held or '-',
             rerun=('ok in %ss' % self.rerun.elapsed) if self.rerun.rc == 0 else
             'rc %s: %s' % (self.rerun.rc, failure['msg'] if failure else self.rerun.tail(5)),
@@ -54,8 +61,12 @@ class Outcome(object):
     def verdict(self):
         """Every broken promise, for one assertion message."""
         broken = []
+        if self.kill.run.rc != -signal.SIGKILL:
+            broken.append('the run was not killed: it ended with rc %s' % self.kill.run.rc)
         if self.load['failed']:
             broken.append('%d requests failed: %s' % (self.load['failed'], self.load['first_failures']))
+        broken += self.coverage
+        broken += ['second judge: %s' % text for text in judges.problems(self.judged)]
         if self.held not in (None, 'ok'):
             broken.append('the request held across the kill failed: %s' % self.held)
         if self.rerun.rc != 0:
@@ -76,7 +87,9 @@ def _wait_retired(service):
 def kill_and_rerun(service, point):
     service.ensure()
     version = other(service.version)
-    with BackgroundLoad(service.url) as load:
+    second = judges.Judges(service.url, service.workdir / ('judges-%d' % service.runs), MAX_SECONDS)
+    with second, BackgroundLoad(service.url) as load:
+        load.wait_for_requests()
         kill = kill_at(service, point, version)
         if kill.held is not None:
             kill.held.outcome()
@@ -84,7 +97,8 @@ def kill_and_rerun(service, point):
         time.sleep(ALONE)
         rerun = service.run('rerun-' + point.id, version)
         rerun.run(RUN_TIMEOUT)
-    outcome = Outcome(point, kill, rerun, load.stop(), service.problems(version))
+    coverage = across(load, kill=kill.at, **{'re-run start': rerun.started})
+    outcome = Outcome(point, kill, rerun, load.stop(), service.problems(version), coverage, second.stop())
     if not outcome.problems:
         service.version = version
     report.KILL_POINTS.add(outcome.row())
