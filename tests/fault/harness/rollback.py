@@ -6,8 +6,33 @@ containers and balancer as before), what users saw, and what the operator was to
 import re
 
 from harness import report
-from harness.load import BackgroundLoad
+from harness.load import CONCURRENCY, PAUSE, BackgroundLoad, across
 from harness.services import RUN_TIMEOUT
+
+
+class MayFail(object):
+    """Failed requests a case may show, bounded: at most ``most`` requests, all together, of the
+    outcome classes in ``classes`` ('status 502' allows that status only), for ``reason``."""
+
+    def __init__(self, most, reason, *classes):
+        self.most = most
+        self.reason = reason
+        self.classes = frozenset(classes)
+
+    def __repr__(self):
+        return 'at most %d %s (%s)' % (self.most, '/'.join(sorted(self.classes)), self.reason)
+
+
+def in_flight_per_client(reason, *classes):
+    """One request per load client (CONCURRENCY): what dies with a server holding every client's
+    connection at once."""
+    return MayFail(CONCURRENCY, reason, *classes)
+
+
+def sent_within(seconds, reason, *classes):
+    """Every request the load can send in ``seconds``: CONCURRENCY clients, each pausing PAUSE
+    between requests (an upper bound: it counts no latency), plus one in flight per client."""
+    return MayFail(int(CONCURRENCY * (1 + seconds / PAUSE)), reason, *classes)
 
 
 class RollbackCase(object):
@@ -15,11 +40,11 @@ class RollbackCase(object):
     undo(service)) - the run is held before that task, the action injected, the run released
     (undo runs afterwards, whatever happened); ``step``: a regular expression for the step the
     failure message must name (the role's "failed at '<task>'", or the module's own step);
-    ``cause``: a regular expression the message must match; ``may_fail``: outcome classes of
-    requests the strategy documents as possible for this case (empty: zero failed requests;
-    'status 502' allows that one status only)."""
+    ``cause``: a regular expression the message must match; ``may_fail``: a MayFail - failed
+    requests the strategy documents as possible for this case, bounded, with the reason (None:
+    zero failed requests)."""
 
-    def __init__(self, id, kind, image, step, cause, vary=None, fault=None, may_fail=(), defect=None):
+    def __init__(self, id, kind, image, step, cause, vary=None, fault=None, may_fail=None, defect=None):
         self.id = id
         self.kind = kind
         self.image = image
@@ -27,7 +52,7 @@ class RollbackCase(object):
         self.cause = cause
         self.vary = vary
         self.fault = fault
-        self.may_fail = frozenset(may_fail)
+        self.may_fail = may_fail
         self.defect = defect
         self.seq = 0                   # place in the report (set by the table)
 
@@ -36,8 +61,9 @@ class RollbackCase(object):
 
 
 class Attempt(object):
-    def __init__(self, case, old_version, run, load, problems):
+    def __init__(self, case, old_version, run, load, problems, coverage):
         self.case = case
+        self.coverage = coverage
         self.old_version = old_version
         self.run = run
         self.load = load
@@ -49,6 +75,8 @@ class Attempt(object):
         failed = dict((k, n) for k, n in self.load['errors'].items() if n)
         return dict(seq=self.case.seq, id=self.case.id, rc=self.run.rc, message=self.message or self.run.tail(3),
                     failed='%d of %d %s' % (self.load['failed'], self.load['requests'], failed or ''),
+                    allowed=repr(self.case.may_fail) if self.case.may_fail else '0',
+                    around=', '.join('%s %d' % item for item in self.load.get('around', {}).items()),
                     left='yes' if not self.problems else 'NO: ' + '; '.join(self.problems))
 
     def verdict(self):
@@ -59,19 +87,32 @@ class Attempt(object):
             broken.append('the message does not name the step /%s/: %r' % (self.case.step, self.message))
         elif not re.search(self.case.cause, self.message):
             broken.append('the message does not give the cause /%s/: %r' % (self.case.cause, self.message))
-        unexpected = dict((k, n) for k, n in self.load['errors'].items() if n and k not in self.case.may_fail)
-        # 'status 502' in may_fail: answers with status 502 (a request in flight on a server that
-        # died) are allowed, any other failed status (a 503 - no member to serve) is not.
-        if unexpected.get('status') and 'status 502' in self.case.may_fail:
-            others = dict((code, n) for code, n in (self.load.get('statuses') or {}).items()
-                          if n and code not in ('200', '502'))
-            if not others:
-                del unexpected['status']
+        allowed, unexpected = self.failures()
         if unexpected:
             broken.append('failed requests %s (first: %s)' % (unexpected, self.load['first_failures']))
+        if allowed and allowed > self.case.may_fail.most:
+            broken.append('%d failed requests, more than the %r allowed (first: %s)'
+                          % (allowed, self.case.may_fail, self.load['first_failures']))
+        broken += self.coverage
         if self.problems:
             broken.append('%s is not left as it was: %s' % (self.old_version, '; '.join(self.problems)))
         return broken
+
+
+    def failures(self):
+        """(failed requests of the allowed classes, {class: count} of the others)."""
+        classes = self.case.may_fail.classes if self.case.may_fail else frozenset()
+        failed = dict((k, n) for k, n in self.load['errors'].items() if n)
+        named = [c for c in classes if c.startswith('status ')]
+        if failed.get('status') and named:
+            # Only the statuses named ('status 502': a request in flight on a server that died)
+            # are allowed, never another failed status.
+            statuses = dict((code, n) for code, n in (self.load.get('statuses') or {}).items() if code != '200')
+            for name in named:
+                failed[name] = statuses.pop(name.split()[1], 0)
+            failed['status'] = sum(statuses.values())
+        allowed = sum(n for k, n in failed.items() if k in classes)
+        return allowed, dict((k, n) for k, n in failed.items() if n and k not in classes)
 
 
 def attempt(service, case):
@@ -80,6 +121,7 @@ def attempt(service, case):
     old = service.version
     hold_at = (case.fault[0], 1) if case.fault else None
     with BackgroundLoad(service.url) as load:
+        load.wait_for_requests()
         run = service.run('rollback-' + case.id, case.image, hold_at=hold_at, vary=case.vary).start()
         if case.fault:
             task, action, undo = case.fault
@@ -92,7 +134,9 @@ def attempt(service, case):
                 undo(service)
         else:
             run.wait(RUN_TIMEOUT)
-    outcome = Attempt(case, old, run, load.stop(), service.problems(old))
+        load.wait_for_requests(since=run.ended)
+    coverage = across(load, **{'deploy start': run.started, 'rollback end': run.ended})
+    outcome = Attempt(case, old, run, load.stop(), service.problems(old), coverage)
     report.ROLLBACKS.add(outcome.row())
     return outcome
 
