@@ -146,13 +146,13 @@ class Judges(object):
 def stop_all(directory, pids, procs=None):
     """SIGINT every judge (nice passes it on: it execs the tool), wait for its summary, parse it."""
     for name, pid in pids:
-        _signal(pid, signal.SIGINT)
+        send_signal(pid, signal.SIGINT)
     deadline = time.monotonic() + STOP_TIMEOUT
     for index, (name, pid) in enumerate(pids):
         while _alive(pid, procs[index] if procs else None) and time.monotonic() < deadline:
             time.sleep(0.05)
         if _alive(pid, procs[index] if procs else None):
-            _signal(pid, signal.SIGKILL)
+            send_signal(pid, signal.SIGKILL)
     verdicts = []
     for name, pid in pids:
         with open(os.path.join(directory, name + '.out'), errors='replace') as handle:
@@ -161,7 +161,8 @@ def stop_all(directory, pids, procs=None):
     return verdicts
 
 
-def _signal(pid, signum):
+def send_signal(pid, signum):
+    """os.kill that lets a process that is gone already be."""
     try:
         os.kill(pid, signum)
     except ProcessLookupError:

@@ -17,6 +17,8 @@ import subprocess
 import sys
 import time
 
+from harness.judges import send_signal
+
 HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CALLBACKS = os.path.join(HERE, 'callback_plugins')
 ANSIBLE_PLAYBOOK = os.path.join(os.path.dirname(sys.executable), 'ansible-playbook')
@@ -53,13 +55,6 @@ def process_tree(root):
             found.add(pid)
             todo.extend(children.get(pid, []))
     return found
-
-
-def _signal(pid, signum):
-    try:
-        os.kill(pid, signum)
-    except ProcessLookupError:
-        pass
 
 
 class PlaybookTimeout(AssertionError):
@@ -172,10 +167,10 @@ class PlaybookRun(object):
             if tree <= stopped:
                 break
             for pid in tree - stopped:
-                _signal(pid, signal.SIGSTOP)
+                send_signal(pid, signal.SIGSTOP)
             stopped |= tree
         for pid in stopped:
-            _signal(pid, signal.SIGKILL)
+            send_signal(pid, signal.SIGKILL)
         self.killed = True
         self.killed_pids = sorted(stopped)
         self.rc = self.proc.wait()
