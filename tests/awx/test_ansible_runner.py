@@ -97,8 +97,8 @@ def test_blue_green_playbook_runs_from_ansible_runner_with_survey_answers(tmp_pa
     assert (first.status, first.rc) == ('successful', 0), first.stdout.read()
 
     second, ours, theirs, coverage = under_load(tmp_path, lambda: run_job(tmp_path, 'v2', probe_url=URL))
-    side_by_side = 'ours %d requests, %d failed; %s' % (ours['requests'], ours['failed'],
-                                                       '; '.join(judges.describe(v) for v in theirs))
+    side_by_side = 'ours %d requests, %d failed; %s' % (
+        ours['requests'], ours['failed'], '; '.join(judges.describe(v) for v in theirs))
     print('awx deploy under load: ' + side_by_side)
     assert (second.status, second.rc) == ('successful', 0), second.stdout.read()
     assert not coverage, coverage

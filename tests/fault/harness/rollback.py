@@ -98,7 +98,6 @@ class Attempt(object):
             broken.append('%s is not left as it was: %s' % (self.old_version, '; '.join(self.problems)))
         return broken
 
-
     def failures(self):
         """(failed requests of the allowed classes, {class: count} of the others)."""
         classes = self.case.may_fail.classes if self.case.may_fail else frozenset()
