@@ -59,9 +59,11 @@ FAST_FAILURES = (REFUSED, OTHER)
 
 # One request. start: clock() when it began; latency: seconds; status: HTTP status or None;
 # version: value of the version header or None; error: 'ExcType: text' or None;
-# target: label of the Target; headers/body: only when the caller asked to keep the response.
+# target: label of the Target; headers/body: only when the caller asked to keep the response;
+# fresh: the request went on a connection opened for it alone (a client without keep-alive).
 Result = collections.namedtuple(
-    'Result', 'target start latency outcome status version error headers body')
+    'Result', 'target start latency outcome status version error headers body fresh',
+    defaults=(False,))
 
 
 class TrafficInputError(ValueError):
@@ -263,7 +265,7 @@ class Client(object):
             outcome = classify_error(exc, reused, answered)
             error = describe_error(exc)
         return Result(target.label, start, self.clock() - start, outcome, status, version, error,
-                      resp_headers, resp_body)
+                      resp_headers, resp_body, not self.keepalive)
 
 
 def _server_spoke(conn):
@@ -283,6 +285,14 @@ class Load(object):
     started after it, requests in flight finish), or by stop(). Request number i goes to
     targets[i % len(targets)]. ``pause``: seconds each client waits between its requests
     (at least FAST_FAILURE_BACKOFF after one of FAST_FAILURES).
+    ``interval``: seconds from the start of one request of a client to the start of its next (a
+    paced load of ``concurrency / interval`` requests per second). The clients are staggered by
+    ``interval / concurrency``, so that their starts interleave evenly; a client whose request took
+    longer than ``interval`` starts its next one at once and does not catch up on the starts it
+    missed (a stall shows as a gap between request starts, not as a burst after it).
+    ``fresh``: how many of the clients (the last ones) open a new connection for every request,
+    whatever ``keepalive`` says; their Results say ``fresh=True``.
+    ``keep_response``: keep every response's headers and body in its Result.
     ``on_result``: called with every Result, in the client's thread, instead of keeping it
     (results() then stays empty), so a long load does not grow in memory, e.g. a Tally's add;
     it must not raise.
@@ -291,13 +301,18 @@ class Load(object):
 
     def __init__(self, targets, concurrency=1, requests=None, duration=None, keepalive=True,
                  method='GET', headers=None, expect=(200,), timeout=5.0,
-                 version_header=VERSION_HEADER, pause=0.0, clock=time.monotonic, on_result=None):
+                 version_header=VERSION_HEADER, pause=0.0, clock=time.monotonic, on_result=None,
+                 interval=None, fresh=0, keep_response=False):
         if not targets:
             raise TrafficInputError('a load needs at least one target')
         if requests is None and duration is None:
             raise TrafficInputError('a load needs a bound: a number of requests or a duration')
         if concurrency < 1:
             raise TrafficInputError('concurrency must be at least 1, got %r' % concurrency)
+        if not 0 <= fresh <= concurrency:
+            raise TrafficInputError('fresh must be between 0 and concurrency (%d), got %r' % (concurrency, fresh))
+        if interval is not None and interval <= 0:
+            raise TrafficInputError('interval must be greater than 0, got %r' % interval)
         self.targets = list(targets)
         self.concurrency = concurrency
         self.requests = requests
@@ -305,6 +320,9 @@ class Load(object):
         self.method = method
         self.headers = headers
         self.pause = pause
+        self.interval = interval
+        self.fresh = fresh
+        self.keep_response = keep_response
         self.clock = clock
         self.on_result = on_result
         self._client_args = dict(timeout=timeout, keepalive=keepalive, expect=expect,
@@ -313,6 +331,7 @@ class Load(object):
         self._lock = threading.Lock()
         self._issued = 0
         self._deadline = None
+        self._started = None
         self._threads = []
         self._results = []
 
@@ -324,17 +343,27 @@ class Load(object):
             self._issued += 1
             return index
 
-    def _worker(self, out):
-        client = Client(**self._client_args)
+    def _worker(self, out, number):
+        args = dict(self._client_args)
+        if number >= self.concurrency - self.fresh:
+            args['keepalive'] = False
+        client = Client(**args)
+        slot = None
+        if self.interval is not None:
+            slot = self._started + self.interval * number / float(self.concurrency)
         try:
             while not self._stop.is_set():
+                if slot is not None:
+                    ahead = slot - self.clock()
+                    if ahead > 0 and self._stop.wait(ahead):
+                        break
                 if self._deadline is not None and self.clock() >= self._deadline:
                     break
                 index = self._next_index()
                 if index is None:
                     break
                 target = self.targets[index % len(self.targets)]
-                result = client.request(target, self.method, self.headers)
+                result = client.request(target, self.method, self.headers, keep_response=self.keep_response)
                 if self.on_result is None:
                     out.append(result)
                 else:
@@ -342,18 +371,22 @@ class Load(object):
                 wait = self.pause
                 if result.outcome in FAST_FAILURES:
                     wait = max(wait, FAST_FAILURE_BACKOFF)
-                if wait and self._stop.wait(wait):
+                if slot is not None:
+                    # The next start on the schedule; a late client starts at once, no burst after.
+                    slot = max(slot + self.interval, self.clock() + wait)
+                elif wait and self._stop.wait(wait):
                     break
         finally:
             client.close()
 
     def start(self):
+        self._started = self.clock()
         if self.duration is not None:
-            self._deadline = self.clock() + self.duration
+            self._deadline = self._started + self.duration
         for number in range(self.concurrency):
             out = []
             self._results.append(out)
-            thread = threading.Thread(target=self._worker, args=(out,),
+            thread = threading.Thread(target=self._worker, args=(out, number),
                                       name='zdt-traffic-%d' % number)
             thread.daemon = True
             self._threads.append(thread)

@@ -19,6 +19,7 @@ TABLE=(
   "app      zerodowntime-test/app:never-ready       APP_VERSION=never APP_NEVER_READY=1"
   "app      zerodowntime-test/app:slow-start        APP_VERSION=v2s APP_READY_DELAY=3"
   "app      zerodowntime-test/app:crash-after-ready APP_VERSION=v2c APP_CRASH_AFTER=4"
+  "app      zerodowntime-test/app:cold-503          APP_VERSION=v2 APP_COLD_503=0.3"
   "nginx    zerodowntime-test/nginx:latest"
   "haproxy  zerodowntime-test/haproxy:latest"
   "apache   zerodowntime-test/apache:latest"

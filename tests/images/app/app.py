@@ -3,7 +3,9 @@
 Behaviour is scripted with environment variables (see tests/images/README.md):
   APP_HOST (127.0.0.1), APP_PORT (8080), APP_SOCKET (unix socket path instead of TCP),
   APP_REUSEPORT=1, APP_VERSION, APP_STARTUP_DELAY, APP_READY_DELAY, APP_NEVER_READY=1,
-  APP_UNHEALTHY_AFTER, APP_CRASH_AFTER, APP_DRAIN_TIMEOUT (30).
+  APP_UNHEALTHY_AFTER, APP_CRASH_AFTER, APP_DRAIN_TIMEOUT (30),
+  APP_COLD_503 (every request but /health answered 503 for this long after binding: an app that
+  takes connections before it can serve them).
 Delays are seconds (decimals allowed); READY/UNHEALTHY/CRASH count from the moment the
 listener is bound (that is, after APP_STARTUP_DELAY).
 
@@ -77,6 +79,7 @@ NEVER_READY = env_flag("APP_NEVER_READY")
 UNHEALTHY_AFTER = env_float("APP_UNHEALTHY_AFTER")
 CRASH_AFTER = env_float("APP_CRASH_AFTER")
 DRAIN_TIMEOUT = env_float("APP_DRAIN_TIMEOUT", 30.0)
+COLD_503 = env_float("APP_COLD_503", 0.0)
 
 
 def make_body(version):
@@ -138,6 +141,8 @@ def route(method, target):
     if method not in ("GET", "HEAD"):
         return 405, b"method not allowed\n", 0
     path, query = (target.split("?", 1) + [""])[:2]
+    if COLD_503 and path != "/health" and time.monotonic() - APP.started < COLD_503:
+        return 503, b"cold\n", 0
     if path == "/":
         return 200, PAGE, 0
     if path == "/health":

@@ -23,10 +23,11 @@ def params(**given):
     return out
 
 
-def res(at, outcome=_traffic.OK, status=200, version='v1', latency=0.01, error=None, target=URL):
+def res(at, outcome=_traffic.OK, status=200, version='v1', latency=0.01, error=None, target=URL,
+        body=None, fresh=False):
     """A Result whose request ended ``at`` seconds after START."""
     return _traffic.Result(target, START + at - latency, latency, outcome, status, version, error,
-                           None, None)
+                           None, body, fresh)
 
 
 REFUSED = dict(outcome=_traffic.REFUSED, status=None, version=None,
@@ -198,8 +199,19 @@ def test_the_engine_gets_the_options():
     assert callable(kwargs.pop('on_result')) and kwargs.pop('clock') == world.clock
     assert kwargs == dict(concurrency=8, requests=None, duration=3, keepalive=False, method='HEAD',
                           headers={'Host': 'shop', 'X-N': '3'}, expect=[200, 304], timeout=2.5,
-                          version_header=None, pause=0.05)
+                          version_header=None, pause=0.05, interval=0.04, fresh=8,
+                          keep_response=False)
     assert [t.label for t in load.targets] == [URL]
+
+
+def test_the_defaults_pace_eight_clients_half_of_them_fresh_and_a_regex_keeps_the_body():
+    world, load = World(), FakeLoad()
+    run(world, load, duration=1, version_regex='version=(\\S+)')
+    assert (load.kwargs['concurrency'], load.kwargs['fresh'], load.kwargs['keepalive']) == (8, 4, True)
+    assert load.kwargs['interval'] == pytest.approx(8 / 200.0), '200 requests per second in all'
+    assert load.kwargs['keep_response'] is True and load.kwargs['version_header'] is None
+    run(world, load, duration=1, rate=0)
+    assert load.kwargs['interval'] is None, 'rate 0: unpaced'
 
 
 # ------------------------------------------------------------------ statistics
@@ -213,8 +225,9 @@ def test_counts_versions_failures_and_throughput():
     out, _warnings = run(world, FakeLoad(results), stop_file='/s')
     assert (out['requests'], out['ok'], out['failed_requests']) == (20, 18, 2)
     assert 'failed' not in out, 'a count named failed would fail the task in Ansible'
-    assert out['errors'] == dict(status=1, refused=1, reset=0, timeout=0, closed=0, other=0)
+    assert out['errors'] == dict(status=1, refused=1, reset=0, timeout=0, closed=0, other=0, slow=0)
     assert out['statuses'] == {'200': 18, '503': 1}
+    assert (out['first_version'], out['last_version']) == ('v1', 'v2')
     assert out['versions'] == dict(v1=dict(count=11, first=0.2, last=1.1),
                                    v2=dict(count=8, first=1.5, last=2.2))
     assert out['first_failures'] == [
@@ -240,7 +253,7 @@ def test_keeps_the_first_failure_of_each_kind_five_at_most():
         (0, 'refused', REFUSED['error']), (3, 'status', 'status 503'), (4, 'status', 'status 502'),
         (6, 'refused', REFUSED['error']), (7, 'closed', 'RemoteDisconnected: closed')]
     assert failures[3]['url'] == URL + 'b'
-    assert tally.summary()['errors'] == dict(status=3, refused=4, reset=0, timeout=1, closed=1, other=0)
+    assert tally.summary()['errors'] == dict(status=3, refused=4, reset=0, timeout=1, closed=1, other=0, slow=0)
 
 
 def test_versions_take_the_earliest_and_latest_whatever_the_order():
@@ -290,7 +303,10 @@ def summary(**given):
                statuses={'200': 5230}, latency_ms=dict(min=0.3, p50=1.1, p95=3.2, p99=6.0, max=14.2),
                versions=dict(v2=dict(count=2520, first=3.912, last=8.104),
                              v1=dict(count=2710, first=0.002, last=4.113)),
-               first_failures=[], elapsed=8.1, throughput=645.7, stopped_by='stop_file')
+               first_failures=[], elapsed=8.1, throughput=645.7, stopped_by='stop_file',
+               first_version='v1', last_version='v2',
+               sensitivity=dict(certainty=0.99, likely_ms=6.8, certain_ms=15.9, max_gap_at=3.121,
+                                fresh_likely_ms=12.1, fresh_certain_ms=27.4))
     out.update(given)
     return out
 
@@ -300,11 +316,12 @@ def message(out, **given):
     return _probe.failed(out, p), _probe.message(out, p, _probe.prepare(p))
 
 
-def test_message_all_ok():
-    assert message(summary()) == (False, (
-        'Traffic probe of http://127.0.0.1:18180/: 5230 requests in 8.1s (645.7/s, 4 keep-alive '
-        'clients, stopped by the stop file); versions v1 2710 (0.0-4.1s), v2 2520 (3.9-8.1s), '
-        'all ok, p95 3.2 ms.'))
+def test_message_all_ok_states_the_sensitivity():
+    assert message(summary(), stop_file='/s') == (False, (
+        'Traffic probe of http://127.0.0.1:18180/: 5230 requests in 8.1s (645.7/s, 4 keep-alive + 4 '
+        'new-connection-per-request clients, stopped by the stop file); versions v1 2710 (0.0-4.1s), '
+        'v2 2520 (3.9-8.1s), all ok, p95 3.2 ms; an outage of 6.8 ms or more would have been seen '
+        'with 99% certainty (16 ms or more for sure; by new connections alone: 12 ms, 27 ms for sure).'))
 
 
 def test_message_failures_within_max_failed():
@@ -312,9 +329,11 @@ def test_message_failures_within_max_failed():
                   errors=dict(status=0, refused=0, reset=2, timeout=0, closed=0, other=0))
     failed, text = message(out, max_failed=2, keepalive=False, concurrency=1)
     assert not failed
-    assert text.endswith('5230 requests in 8.1s (645.7/s, 1 one-connection-per-request client, '
+    assert text.endswith('5230 requests in 8.1s (645.7/s, 1 new-connection-per-request client, '
                          'stopped by the stop file); versions v1 2710 (0.0-4.1s), v2 2520 (3.9-8.1s), '
-                         '2 failed (reset 2; max_failed 2), p95 3.2 ms.')
+                         '2 failed (reset 2; max_failed 2), p95 3.2 ms; an outage of 6.8 ms or more '
+                         'would have been seen with 99% certainty (16 ms or more for sure; by new '
+                         'connections alone: 12 ms, 27 ms for sure).')
 
 
 def test_message_on_failure_names_url_classes_and_first_failures():
@@ -328,8 +347,10 @@ def test_message_on_failure_names_url_classes_and_first_failures():
         'Traffic probe of http://127.0.0.1:18180/: 12 of 5230 requests failed, more than '
         'max_failed (0): status 2, refused 10. First failures: at 4.120s refused: '
         'ConnectionRefusedError: [Errno 111] Connection refused; at 4.500s status: status 503. '
-        'Probed: 5230 requests in 8.1s (645.7/s, 4 keep-alive clients, stopped by the duration); '
-        'no version header seen. Nothing was changed.'))
+        'Probed: 5230 requests in 8.1s (645.7/s, 4 keep-alive + 4 new-connection-per-request '
+        'clients, stopped by the duration); no version seen; an outage of 6.8 ms or more would '
+        'have been seen with 99% certainty (16 ms or more for sure; by new connections alone: 12 '
+        'ms, 27 ms for sure). Nothing was changed.'))
 
 
 def test_message_names_the_url_of_each_failure_when_there_are_several():
@@ -350,3 +371,177 @@ def test_no_request_at_all_proves_nothing_and_fails():
     assert message(out, max_failed=100) == (True, (
         'Traffic probe of http://127.0.0.1:18180/: no request was sent (stopped by the stop file '
         'after 0.0s), so it proves nothing. Nothing was changed.'))
+
+
+def test_every_reason_is_named_in_one_message():
+    out = summary(ok=5229, failed_requests=1, stopped_by='duration', first_version='v2',
+                  errors=dict(status=0, refused=0, reset=0, timeout=0, closed=0, other=0, slow=1),
+                  first_failures=[dict(time=2.0, url=URL, outcome='slow', status=200,
+                                       error='answered in 1.200s, more than latency_limit')],
+                  sensitivity=dict(certainty=0.99, likely_ms=6.8, certain_ms=250.0, max_gap_at=2.5,
+                                   fresh_likely_ms=None, fresh_certain_ms=None))
+    failed, text = message(out, stop_file='/s', duration=600, old_version='v1', new_version='v3')
+    assert failed
+    assert text.startswith(
+        'Traffic probe of http://127.0.0.1:18180/: 1 of 5230 requests failed, more than max_failed '
+        '(0): slow 1; no request started for 0.250s from 2.500s on, longer than max_gap (0.1s): the '
+        'service stalled the clients or the probe was starved, and an outage that long could have '
+        'gone unseen; it was stopped by the duration (600s) before the stop file appeared, so the '
+        'end of the deploy was not watched; the first answer came from v2, not from the old version '
+        'v1 (the probe started after the deploy had begun); the new version v3 never answered (the '
+        'probe stopped before the new version served). First failures: at 2.000s slow: answered in '
+        '1.200s, more than latency_limit. Probed: ')
+    assert text.endswith('an outage of 6.8 ms or more would have been seen with 99% certainty '
+                         '(250 ms or more for sure). Nothing was changed.')
+
+
+def test_max_gap_zero_only_reports_the_gap():
+    out = summary(sensitivity=dict(certainty=0.99, likely_ms=6.8, certain_ms=900.0, max_gap_at=1.0,
+                                   fresh_likely_ms=None, fresh_certain_ms=None))
+    assert message(out, max_gap=0)[0] is False
+    assert message(out)[0] is True
+
+
+# ------------------------------------------------------------------ pure helpers
+
+@pytest.mark.parametrize('outcome, latency, limit, expected', [
+    (_traffic.OK, 0.5, 1.0, _traffic.OK),
+    (_traffic.OK, 1.0, 1.0, _traffic.OK),
+    (_traffic.OK, 1.001, 1.0, _probe.SLOW),
+    (_traffic.OK, 30.0, 0, _traffic.OK),
+    (_traffic.OK, 30.0, None, _traffic.OK),
+    (_traffic.STATUS, 2.0, 1.0, _traffic.STATUS),
+    (_traffic.REFUSED, 2.0, 1.0, _traffic.REFUSED),
+])
+def test_classify_a_slow_answer(outcome, latency, limit, expected):
+    assert _probe.classify(res(5, outcome, latency=latency), limit) == expected
+
+
+def test_a_slow_answer_is_counted_failed_with_its_latency():
+    tally = _probe.ProbeTally(START, latency_limit=0.5)
+    tally.add(res(1.0, latency=0.7))
+    tally.add(res(2.0, latency=0.1))
+    out = tally.summary()
+    assert (out['requests'], out['ok'], out['failed'], out['errors']['slow']) == (2, 1, 1, 1)
+    assert out['first_failures'] == [dict(time=1.0, url=URL, outcome='slow', status=200,
+                                          error='answered in 0.700s, more than latency_limit')]
+
+
+def test_the_version_from_the_body():
+    tally = _probe.ProbeTally(START, version_regex='version=(\\S+)')
+    tally.add(res(1.0, version=None, body=b'version=v7   \n'))
+    tally.add(res(2.0, version='header-ignored', body=b'nothing'))
+    assert tally.summary()['versions'] == dict(v7=dict(count=1, first=1.0, last=1.0))
+    whole = _probe.ProbeTally(START, version_regex='v[0-9]+')
+    whole.add(res(1.0, version=None, body=b'running v12 now'))
+    assert list(whole.summary()['versions']) == ['v12']
+
+
+def test_first_and_last_version_follow_the_request_starts_not_the_arrival():
+    tally = _probe.ProbeTally(START)
+    tally.add(res(3.0, version='v2'))
+    tally.add(res(1.0, version='v1'))
+    tally.add(res(2.0, version=None))
+    out = tally.summary()
+    assert (out['first_version'], out['last_version']) == ('v1', 'v2')
+
+
+def test_sensitivity_of_an_even_timeline():
+    starts = [i * 0.005 for i in range(1, 200)]                   # every 5 ms over 1 s
+    seen = _probe.sensitivity(starts, 0.0, 1.0)
+    assert seen['certain'] == pytest.approx(0.005)
+    assert seen['likely'] == pytest.approx(0.005 - 0.01 / 200, abs=1e-4)
+
+
+def test_sensitivity_counts_a_stall_as_a_gap_where_it_was():
+    starts = [i * 0.005 for i in range(1, 100)] + [0.8 + i * 0.005 for i in range(40)]
+    seen = _probe.sensitivity(starts, 0.0, 1.0)
+    assert seen['certain'] == pytest.approx(0.305) and seen['at'] == pytest.approx(0.495)
+    # A random 1% of the run may fall into the gap: the 99% figure is the gap minus 10 ms.
+    assert seen['likely'] == pytest.approx(0.305 - 0.01, abs=1e-6)
+
+
+def test_sensitivity_counts_the_edges_and_nothing_outside():
+    seen = _probe.sensitivity([5.0, 0.5, 0.6], 0.0, 1.0)
+    assert seen['certain'] == pytest.approx(0.5) and seen['at'] == 0.0
+    assert _probe.sensitivity([], 0.0, 1.0) == dict(certain=None, at=None, likely=None)
+
+
+def test_the_tally_reports_the_sensitivity_for_all_and_for_fresh_clients():
+    tally = _probe.ProbeTally(START)
+    for i in range(1, 100):
+        tally.add(res(i * 0.01 + 0.01, latency=0.01, fresh=bool(i % 2)))
+    seen = tally.summary(end=START + 1.0)['sensitivity']
+    assert seen['certain_ms'] == pytest.approx(10.0, abs=0.01)
+    assert seen['fresh_certain_ms'] == pytest.approx(20.0, abs=0.01)
+    assert seen['certainty'] == 0.99 and seen['likely_ms'] <= seen['certain_ms']
+
+
+V = dict(v1=dict(count=5, first=0.1, last=2.0), v2=dict(count=5, first=1.5, last=3.0))
+
+
+@pytest.mark.parametrize('versions, first, last, old, new, problems', [
+    (V, 'v1', 'v2', 'v1', 'v2', []),
+    (V, 'v1', 'v2', None, None, []),
+    (V, 'v1', 'v1', 'v1', 'v2', []),                     # a rolling restart: the old one answers last
+    (dict(v2=V['v2']), 'v2', 'v2', 'v1', 'v2',
+     ['the old version v1 never answered (the probe did not see the deploy from its beginning)']),
+    (V, 'v2', 'v2', 'v1', None,
+     ['the first answer came from v2, not from the old version v1 (the probe started after the '
+      'deploy had begun)']),
+    (dict(v1=V['v1']), 'v1', 'v1', 'v1', 'v2',
+     ['the new version v2 never answered (the probe stopped before the new version served)']),
+    (dict(v1=dict(count=1, first=2.0, last=2.0), v2=dict(count=1, first=1.0, last=1.0)), 'v2', 'v1',
+     None, 'v2', []),
+    (dict(v1=V['v1'], v2=dict(count=1, first=0.05, last=0.05)), 'v1', 'v1', 'v1', 'v2',
+     ['the new version v2 answered only before the old version v1 (last 0.050s, old first 0.100s)']),
+    (dict(v1=V['v1']), 'v1', 'v1', 'v1', 'v1', []),      # the same version again
+])
+def test_version_problems(versions, first, last, old, new, problems):
+    assert _probe.version_problems(versions, first, last, old, new) == problems
+
+
+@pytest.mark.parametrize('stopped_by, stop_file, problem', [
+    ('stop_file', '/s', None),
+    ('duration', None, None),
+    ('max_requests', None, None),
+    ('duration', '/s', 'it was stopped by the duration (600s) before the stop file appeared, so the '
+                       'end of the deploy was not watched'),
+    ('max_requests', '/s', 'it was stopped by max_requests before the stop file appeared, so the '
+                           'end of the deploy was not watched'),
+])
+def test_stop_problem(stopped_by, stop_file, problem):
+    assert _probe.stop_problem(stopped_by, stop_file, 600) == problem
+
+
+@pytest.mark.parametrize('given, text', [
+    (dict(rate=-1), 'rate must be at least 0, got -1'),
+    (dict(fresh_clients=-1), 'fresh_clients must be at least 0, got -1'),
+    (dict(latency_limit=-0.5), 'latency_limit must be at least 0, got -0.5'),
+    (dict(max_gap=-1), 'max_gap must be at least 0, got -1'),
+    (dict(version_regex='('), "version_regex '(' is not a regular expression: "),
+])
+def test_prepare_judges_the_new_options(given, text):
+    with pytest.raises(_probe.ProbeInputError) as raised:
+        _probe.prepare(params(**given))
+    assert str(raised.value).startswith(text)
+
+
+def test_a_stop_file_probe_stopped_by_the_duration_fails():
+    world = World()
+    out, _warnings = run(world, FakeLoad([res(0.1)]), stop_file='/tmp/zdt.stop', duration=1)
+    p = params(stop_file='/tmp/zdt.stop', duration=1, max_gap=0)
+    assert _probe.verdict(out, p) == ['it was stopped by the duration (1s) before the stop file '
+                                      'appeared, so the end of the deploy was not watched']
+
+
+@pytest.mark.parametrize('given, fresh', [
+    (dict(), 4),
+    (dict(concurrency=1), 0),
+    (dict(concurrency=5), 2),
+    (dict(fresh_clients=0), 0),
+    (dict(fresh_clients=12), 8),
+    (dict(fresh_clients=1, keepalive=False), 8),
+])
+def test_fresh_clients(given, fresh):
+    assert _probe.fresh_clients(params(**given)) == fresh

@@ -509,3 +509,23 @@ def test_client_reset_while_reading_the_body_is_reset_even_when_reused():
     client.request(target)
     res = client.request(target)
     assert res.outcome == t.RESET and res.status is None
+
+
+def test_a_paced_load_staggers_its_clients_and_keeps_fresh_ones_apart(unix_server):
+    results = t.run_load([t.Target('/', unix_server)], concurrency=2, duration=0.3, interval=0.1, fresh=1)
+    fresh = [r for r in results if r.fresh]
+    kept = [r for r in results if not r.fresh]
+    assert 2 <= len(fresh) <= 4 and 2 <= len(kept) <= 4, 'one start per client every 0.1 s for 0.3 s'
+    starts = sorted(r.start for r in results)
+    gaps = [b - a for a, b in zip(starts, starts[1:])]
+    assert min(gaps) > 0.03, 'the two clients are staggered by half the interval, not bunched'
+
+
+@pytest.mark.parametrize('kwargs, text', [
+    (dict(fresh=3), 'fresh must be between 0 and concurrency (2), got 3'),
+    (dict(interval=0), 'interval must be greater than 0, got 0'),
+])
+def test_a_load_refuses_a_bad_pace_or_mix(kwargs, text):
+    with pytest.raises(t.TrafficInputError) as raised:
+        t.Load([t.Target('http://127.0.0.1:1/')], concurrency=2, duration=1, **kwargs)
+    assert str(raised.value) == text

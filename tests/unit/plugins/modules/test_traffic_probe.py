@@ -27,7 +27,10 @@ def stats(**given):
                errors=dict(status=0, refused=0, reset=0, timeout=0, closed=0, other=0),
                statuses={'200': 40}, latency_ms=dict(min=0.3, p50=1.0, p95=2.0, p99=2.5, max=3.0),
                versions=dict(v1=dict(count=40, first=0.01, last=1.99)), first_failures=[],
-               elapsed=2.0, throughput=20.0, stopped_by='duration')
+               elapsed=2.0, throughput=20.0, stopped_by='duration', first_version='v1',
+               last_version='v1',
+               sensitivity=dict(certainty=0.99, likely_ms=4.0, certain_ms=9.0, max_gap_at=1.0,
+                                fresh_likely_ms=8.0, fresh_certain_ms=18.0))
     out.update(given)
     return out
 
@@ -61,7 +64,10 @@ def test_all_ok_returns_the_statistics_and_changed_false(capsys, probe):
     assert (params['concurrency'], params['keepalive'], params['method'], params['status_codes'],
             params['request_timeout'], params['validate_certs'], params['version_header'],
             params['max_failed'], params['pause'], params['max_requests'], params['stop_file']) == (
-        4, True, 'GET', [200], 5.0, True, 'X-App-Version', 0, 0.0, None, None)
+        8, True, 'GET', [200], 5.0, True, 'X-App-Version', 0, 0.0, None, None)
+    assert (params['fresh_clients'], params['rate'], params['latency_limit'], params['max_gap']) == (
+        None, 200.0, 1.0, 0.1)
+    assert out['problems'] == []
 
 
 @pytest.mark.parametrize('option', ['urls', 'url'])
@@ -108,6 +114,7 @@ def test_no_request_fails(capsys, probe):
 
 def test_warnings_are_passed_on(capsys, probe):
     probe.warnings = ['Cannot remove the stop file /x: denied. Remove it before the next probe.']
+    probe.out = stats(stopped_by='stop_file')
     out = run(capsys, dict(urls=[URL], duration=2, stop_file='/x'))
     assert probe.warnings[0] in json.dumps(out['warnings']) and 'failed' not in out
 
