@@ -242,6 +242,11 @@ class ProbeTally(_traffic.Tally):
                 self.first_failures.append(dict(time=when, url=result.target, outcome=result.outcome,
                                                 status=result.status, error=error))
 
+    def last_start(self):
+        """The start of the latest request so far (``origin`` before any)."""
+        with self.lock:
+            return max([self.origin] + [max(starts) for starts in (self.starts, self.fresh_starts) if starts])
+
     def summary(self, end=None):
         """The statistics; with ``end`` (clock time the probe stopped), the sensitivity too."""
         out = super(ProbeTally, self).summary()
@@ -319,7 +324,15 @@ def run_probe(targets, params, clock=time.monotonic, sleep=time.sleep, exists=os
         except OSError as exc:
             warnings.append('Cannot remove the stop file %s: %s. Remove it before the next probe.'
                             % (stop_file, exc))
-    out = tally.summary(end=stopped)
+    # Where the timeline ends: a stop file may come at any time, so the time since the last start
+    # counts; the duration and max_requests stop the starts by design, so it does not.
+    if stopped_by == STOP_FILE:
+        end = stopped
+    elif stopped_by == DURATION:
+        end = min(stopped, deadline)
+    else:
+        end = tally.last_start()
+    out = tally.summary(end=end)
     out['failed_requests'] = out.pop('failed')
     out.update(elapsed=elapsed, stopped_by=stopped_by,
                throughput=round(out['requests'] / elapsed, 1) if elapsed > 0 else 0.0)

@@ -112,6 +112,14 @@ class Stack(object):
         self.containers.append(container)
         return container
 
+    def one_serving(self, name):
+        """Ports (front, m1, m2) of a front whose m1 serves (started here) and whose m2 is
+        retired: nothing listens on it."""
+        ports = self.port, self.port + 1, self.port + 2
+        self.app(name + '-m1', ports[1])
+        wait_http(ports[1])
+        return ports
+
     def app(self, name, port, image=APP, **env):
         env.update(APP_PORT=str(port))
         return self.run(name, image, environment=env)
@@ -184,9 +192,7 @@ class HaproxyReloadForgetsDrain(Stack):
     kind = 'HAProxy reload forgets a drain'
 
     def start(self):
-        front, m1, m2 = self.port, self.port + 1, self.port + 2   # nothing listens on m2: retired
-        self.app('reload-m1', m1)
-        wait_http(m1)
+        front, m1, m2 = self.one_serving('reload')
         path = os.path.join(self.dir, 'haproxy.cfg')
         with open(path, 'w') as handle:
             handle.write(HAPROXY_CONFIG.format(front=front, m1=m1, m2=m2))
@@ -260,9 +266,7 @@ class NginxReloadForgetsDrain(Stack):
     kind = 'nginx reload forgets a drain (keep-alive)'
 
     def start(self):
-        front, m1, m2 = self.port, self.port + 1, self.port + 2   # nothing listens on m2: retired
-        self.app('nginx-m1', m1)
-        wait_http(m1)
+        front, m1, m2 = self.one_serving('nginx')
         self.conf_dir = os.path.join(self.dir, 'conf.d')
         os.makedirs(self.conf_dir, exist_ok=True)
         self.ports = dict(front=front, m1=m1, m2=m2)

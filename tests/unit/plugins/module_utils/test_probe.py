@@ -545,3 +545,20 @@ def test_a_stop_file_probe_stopped_by_the_duration_fails():
 ])
 def test_fresh_clients(given, fresh):
     assert _probe.fresh_clients(params(**given)) == fresh
+
+
+def test_the_timeline_ends_where_the_probe_could_still_start_requests():
+    # max_requests: the last start ends it (the probe noticed 0.1 s later, no gap for that);
+    # duration: the deadline; the stop file: the moment it was seen.
+    results = [res(0.01 * i, latency=0.001) for i in range(1, 11)]
+    world = World()
+    out, _warnings = run(world, FakeLoad(results, done_after=1), max_requests=10, duration=60)
+    assert out['stopped_by'] == 'max_requests'
+    assert out['sensitivity']['certain_ms'] == pytest.approx(10.0, abs=0.01)
+    world = World()
+    out, _warnings = run(world, FakeLoad(results), duration=0.3)
+    assert out['sensitivity']['certain_ms'] == pytest.approx(201.0, abs=0.01)
+    world = World()
+    world.files['/s'] = START + 0.45
+    out, _warnings = run(world, FakeLoad(results), stop_file='/s', duration=60)
+    assert out['sensitivity']['certain_ms'] == pytest.approx(401.0, abs=0.01)
