@@ -193,7 +193,7 @@ options:
         cheap URL (a health or version page, not a report). A request that takes longer than
         O(request_timeout) is a V(timeout) instead.
       - For a probe of a cheap URL near the service, V(0.15) also catches a member that freezes for
-        200 ms while in rotation (measured: every answer there was under 30 ms otherwise).
+        200 ms while in rotation (measured - every answer there was under 30 ms otherwise).
     type: float
     default: 1.0
   max_gap:
