@@ -28,6 +28,7 @@ import time
 
 from ansible_collections.zerodowntime.deploy.plugins.module_utils import _probe
 from ansible_collections.zerodowntime.deploy.plugins.modules.traffic_probe import ARGUMENT_SPEC
+from harness import fronts
 
 PREFIX = 'zdt-fault-probe-'
 APP = 'zerodowntime-test/app:v1'
@@ -36,20 +37,9 @@ HAPROXY = 'zerodowntime-test/haproxy:latest'
 NGINX = 'zerodowntime-test/nginx:latest'
 NO_HEALTHCHECK = {'test': ['NONE']}
 
-HAPROXY_CONFIG = '''global
-    maxconn 512
-    stats socket /run/haproxy/admin.sock mode 600 level admin
-    stats timeout 10s
-defaults
-    mode http
-    timeout connect 1s
-    timeout client 30s
-    timeout server 30s
-    retries 0
-frontend web
-    bind 127.0.0.1:{front}
-    default_backend app
-backend app
+# The fault suite's strict front (retries 0, no redispatch), over two members with no health
+# check: an outage must reach the probe, not be hidden by HAProxy taking the member out.
+HAPROXY_CONFIG = fronts.CONFIG.replace('{retries}', fronts.VARIANTS['strict']) + '''backend app
     balance roundrobin
     server m1 127.0.0.1:{m1}
     server m2 127.0.0.1:{m2}
