@@ -6,8 +6,16 @@ SHELL := /bin/bash
 .SHELLFLAGS := -eo pipefail -c
 .DEFAULT_GOAL := help
 
-PYTHON ?= python3
+# The primary environment runs the NEWEST ansible-core (tests/requirements.txt), which needs
+# Python 3.12+ on the controller: the first of PY_VERSIONS found on the machine makes the venv
+# (tests/setup/find-python.sh: PATH, pyenv's versions, /usr/bin), or PYTHON=/path/to/python.
+# A venv made by another Python version is made again.
+PYTHON ?=
+PY_VERSIONS ?= 3.12 3.13
 VENV ?= .venv
+TEST_REQUIREMENTS ?= tests/requirements.txt
+# What this environment is, in messages (the legs set it).
+LEG ?= the primary environment (newest ansible-core)
 BIN := $(abspath $(VENV))/bin
 TMP := $(abspath .tmp)
 # ansible-test needs the collection under .../ansible_collections/<namespace>/<name>/:
@@ -33,10 +41,15 @@ help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 20
 
 # ---------------------------------------------------------------- setup
-$(BIN)/.installed: requirements.txt tests/requirements.txt
-	$(call say,Python environment in $(VENV) (requirements.txt + tests/requirements.txt))
-	[ -x $(BIN)/python ] || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt -r tests/requirements.txt
+$(BIN)/.installed: requirements.txt $(TEST_REQUIREMENTS)
+	$(call say,Python environment in $(VENV) (requirements.txt + $(TEST_REQUIREMENTS)))
+	@if [ -x $(BIN)/python ] && ! $(BIN)/python -c 'import sys; sys.exit("%d.%d" % sys.version_info[:2] not in "$(PY_VERSIONS)".split())'; then \
+	  echo "$(VENV) runs Python $$($(BIN)/python -c 'import sys; print("%d.%d" % sys.version_info[:2])'), not one of $(PY_VERSIONS): making it again"; \
+	  rm -rf $(VENV); fi
+	@if [ ! -x $(BIN)/python ]; then \
+	  py="$(PYTHON)"; [ -n "$$py" ] || py=$$(WHO="$(LEG)" bash tests/setup/find-python.sh $(PY_VERSIONS)); \
+	  echo "$$py -m venv $(VENV)"; "$$py" -m venv $(VENV); fi
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt -r $(TEST_REQUIREMENTS)
 	touch $@
 
 .PHONY: venv
@@ -82,19 +95,22 @@ units: collection  ## unit tests (pure logic, fakes, no engine)
 .PHONY: sanity
 sanity: collection  ## ansible-test sanity, every test, no ignore entries
 	$(call say,ansible-test sanity)
-	@ver=$$($(BIN)/python -c "import ansible_test._internal.python_requirements as r, types; print(r.get_venv_packages(types.SimpleNamespace(version='3.11'))['pip'])"); \
+	@py=$$($(BIN)/python -c 'import sys; print("%d.%d" % sys.version_info[:2])'); \
+	  ver=$$($(BIN)/python -c "import ansible_test._internal.python_requirements as r, types; print(r.get_venv_packages(types.SimpleNamespace(version='$$py'))['pip'])"); \
 	  mkdir -p ~/.ansible/test/cache; \
-	  cp tests/setup/get_pip_standin.py ~/.ansible/test/cache/get_pip_$${ver//./_}.py
-	cd $(SRC) && $(BIN)/ansible-test sanity --color no --python 3.11 --requirements
+	  cp tests/setup/get_pip_standin.py ~/.ansible/test/cache/get_pip_$${ver//./_}.py; \
+	  echo "ansible-core $$($(BIN)/python -c 'import ansible; print(ansible.__version__)') on Python $$py"; \
+	  cd $(SRC) && $(BIN)/ansible-test sanity --color no --python $$py --requirements
 
 .PHONY: lint
 lint: collection  ## ansible-lint, production profile (resolves our modules from the installed copy)
 	$(call say,ansible-lint (production profile))
 	$(BIN)/ansible-lint --offline --profile production
 
-.PHONY: integration
-integration: setup  ## integration targets against the real engine and balancers
-	$(call say,Integration targets (real engine, real balancers))
+.PHONY: integration integration-only
+integration: setup integration-only  ## integration targets against the real engine and balancers
+integration-only: collection
+	$(call say,Integration targets (real engine, real balancers)$(if $(TARGETS),: $(TARGETS)))
 	cd $(INSTALLED) && $(BIN)/ansible-test integration --color no --python-interpreter $(BIN)/python $(TARGETS)
 
 .PHONY: awx
@@ -132,8 +148,32 @@ ssh: setup  ## the Docker host over SSH as a non-root user with Debian's Python 
 	$(call say,Remote Docker hosts: over SSH (non-root, distro docker SDK) and over TCP with TLS)
 	$(BIN)/python -m pytest -q -s -rfx -p no:cacheprovider tests/ssh
 
+# ---------------------------------------------------------------- older ansible-core legs
+# Each supported ansible-core older than the newest runs units, sanity and one integration target
+# in its own environment (.venv-<version>, tests/requirements-<version>.txt) and its own .tmp
+# directory, on a controller Python that version supports (first of LEG_PYTHON_<version> found).
+# The two legs share no ports (different integration targets) and no host settings.
+LEGS := 2.16 2.19
+LEG_PYTHON_2.16 := 3.10 3.11 3.12
+LEG_TARGET_2.16 := wait_ready
+LEG_PYTHON_2.19 := 3.11 3.12 3.13
+LEG_TARGET_2.19 := balancer_member_haproxy
+
+.PHONY: $(addprefix core-,$(LEGS))
+$(addprefix core-,$(LEGS)): core-%: images  ## (core-2.16, core-2.19) units, sanity, one integration target on that ansible-core
+	$(call say,ansible-core $* leg: units / sanity / integration $(LEG_TARGET_$*))
+	@start=$$SECONDS; \
+	  $(MAKE) --no-print-directory VENV=.venv-$* TMP=$(TMP)/core-$* TEST_REQUIREMENTS=tests/requirements-$*.txt \
+	    PY_VERSIONS="$(LEG_PYTHON_$*)" PYTHON= LEG="the ansible-core $* leg" \
+	    units sanity integration-only TARGETS=$(LEG_TARGET_$*); \
+	  echo "ansible-core $* leg passed in $$((SECONDS - start)) s"
+
+.PHONY: legs
+legs: images  ## every older-ansible-core leg, in parallel (LEGS_JOBS=1: one after the other)
+	$(MAKE) --no-print-directory -j$(or $(LEGS_JOBS),2) --output-sync=recurse $(addprefix core-,$(LEGS))
+
 .PHONY: test
-test: setup units sanity lint integration awx molecule fault ssh  ## every layer, on a fresh machine too
+test: setup units sanity lint integration awx molecule fault ssh legs  ## every layer, on a fresh machine too
 	$(call say,make test: every layer passed)
 
 # ---------------------------------------------------------------- the main job

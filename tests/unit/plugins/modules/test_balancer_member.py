@@ -5,10 +5,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import json
-
 import pytest
-from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.zerodowntime.deploy.plugins.module_utils._balancers import _runner
 from ansible_collections.zerodowntime.deploy.plugins.module_utils._balancers._apache import ApacheAdapter
@@ -18,6 +15,7 @@ from ansible_collections.zerodowntime.deploy.plugins.module_utils._balancers._ba
 from ansible_collections.zerodowntime.deploy.plugins.module_utils._balancers._haproxy import HaproxyAdapter
 from ansible_collections.zerodowntime.deploy.plugins.module_utils._balancers._nginx import LocalHost, NginxAdapter
 from ansible_collections.zerodowntime.deploy.plugins.modules import balancer_member
+from ansible_collections.zerodowntime.deploy.tests.unit.plugins.modules.module_runner import run_module
 from ansible_collections.zerodowntime.deploy.tests.unit.plugins.module_utils.balancers.balancer_helpers import (
     FakeAdapter,
 )
@@ -25,11 +23,8 @@ from ansible_collections.zerodowntime.deploy.tests.unit.plugins.module_utils.bal
 HAPROXY = dict(balancer='haproxy', haproxy_socket='/run/haproxy/admin.sock', backend='app')
 
 
-def run(capsys, args):
-    with patch_module_args(args):
-        with pytest.raises(SystemExit):
-            balancer_member.main()
-    return json.loads(capsys.readouterr().out)
+def run(capsys, args, invocation=False):
+    return run_module(capsys, balancer_member.main, args, invocation)
 
 
 @pytest.fixture

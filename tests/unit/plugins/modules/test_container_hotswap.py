@@ -8,15 +8,14 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import json
 import os
 import sys
 
 import pytest
-from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.zerodowntime.deploy.plugins.module_utils import _hotswap_run, _readiness
 from ansible_collections.zerodowntime.deploy.plugins.modules import container_hotswap
+from ansible_collections.zerodowntime.deploy.tests.unit.plugins.modules.module_runner import run_module
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'module_utils', 'hotswap'))
 from fake_engine import NEVER_READY, FakeAPI, FakeClient, fake_wait_ready  # noqa: E402  pylint: disable=wrong-import-position
@@ -40,10 +39,7 @@ def run(capsys, check_mode=False, diff=False, **overrides):
     args = dict(BASE)
     args.update(overrides)
     args.update(_ansible_check_mode=check_mode, _ansible_diff=diff)
-    with patch_module_args(args):
-        with pytest.raises(SystemExit):
-            container_hotswap.main()
-    return json.loads(capsys.readouterr().out)
+    return run_module(capsys, container_hotswap.main, args)
 
 
 def names(api):

@@ -8,18 +8,15 @@ __metaclass__ = type
 import json
 
 import pytest
-from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.zerodowntime.deploy.plugins.modules import traffic_probe
+from ansible_collections.zerodowntime.deploy.tests.unit.plugins.modules.module_runner import run_module
 
 URL = 'http://127.0.0.1:18180/'
 
 
-def run(capsys, args):
-    with patch_module_args(args):
-        with pytest.raises(SystemExit):
-            traffic_probe.main()
-    return json.loads(capsys.readouterr().out)
+def run(capsys, args, invocation=False):
+    return run_module(capsys, traffic_probe.main, args, invocation)
 
 
 def stats(**given):
@@ -165,7 +162,7 @@ def test_argspec_rules(capsys, probe, args, message):
 
 def test_request_headers_are_no_log(capsys, probe):
     """An Authorization or Cookie header must not come back in the invocation or the result."""
-    out = run(capsys, dict(urls=[URL], duration=2, headers={'Authorization': 'Bearer tok-hunter2hunter2'}))
+    out = run(capsys, dict(urls=[URL], duration=2, headers={'Authorization': 'Bearer tok-hunter2hunter2'}), invocation=True)
     assert 'hunter2hunter2' not in json.dumps(out)
     assert out['invocation']['module_args']['headers'] == {'Authorization': 'VALUE_SPECIFIED_IN_NO_LOG_PARAMETER'}
     targets, params = probe.calls[0]

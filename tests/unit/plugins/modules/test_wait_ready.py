@@ -8,18 +8,15 @@ __metaclass__ = type
 import json
 
 import pytest
-from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.zerodowntime.deploy.plugins.module_utils import _readiness
 from ansible_collections.zerodowntime.deploy.plugins.module_utils._docker import DockerConnectionError
 from ansible_collections.zerodowntime.deploy.plugins.modules import wait_ready
+from ansible_collections.zerodowntime.deploy.tests.unit.plugins.modules.module_runner import run_module
 
 
-def run(capsys, args):
-    with patch_module_args(args):
-        with pytest.raises(SystemExit):
-            wait_ready.main()
-    return json.loads(capsys.readouterr().out)
+def run(capsys, args, invocation=False):
+    return run_module(capsys, wait_ready.main, args, invocation)
 
 
 class Recorder:
@@ -146,7 +143,7 @@ def test_request_headers_are_no_log(capsys, fakes):
     invocation and the result, sent as given."""
     secret = 'Bearer tok-hunter2hunter2'
     out = run(capsys, dict(checks=[dict(type='http', url='http://127.0.0.1:18100/', headers={'Authorization': secret})],
-                           warmup=dict(urls=['http://127.0.0.1:18100/'], headers={'Cookie': 'sid=hunter3hunter3'})))
+                           warmup=dict(urls=['http://127.0.0.1:18100/'], headers={'Cookie': 'sid=hunter3hunter3'})), invocation=True)
     assert 'hunter2hunter2' not in json.dumps(out) and 'hunter3hunter3' not in json.dumps(out)
     assert out['invocation']['module_args']['checks'][0]['headers'] == {'Authorization': 'VALUE_SPECIFIED_IN_NO_LOG_PARAMETER'}
     assert fakes['wait'].calls[0][0][0][0]['headers'] == {'Authorization': secret}
