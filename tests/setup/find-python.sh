@@ -27,5 +27,5 @@ done
 versions="$*"
 echo "ERROR: no Python ${versions// / or } found${WHO:+ for $WHO} (looked on PATH, in $pyenv_root/versions, /usr/local/bin, /usr/bin)." >&2
 echo "       Get one with 'pyenv install $1' (or your distribution's python$1 package with venv)," >&2
-echo "       or name it explicitly: make ... PYTHON=/path/to/python$1" >&2
+echo "       or put a python$1 on PATH (the primary environment also takes make ... PYTHON=/path/to/python)." >&2
 exit 1
