@@ -15,15 +15,23 @@ import os
 import pwd
 
 
-def running_as():
-    """'name (uid N)' of the effective user, or 'uid N' when it has no passwd entry."""
+def _effective_user():
+    """(name or None, uid) of the effective user; no name when it has no passwd entry (common in
+    containers and execution environments)."""
     uid = os.geteuid()
     try:
-        return '%s (uid %d)' % (pwd.getpwuid(uid).pw_name, uid)
+        return pwd.getpwuid(uid).pw_name, uid
     except KeyError:
-        return 'uid %d' % uid
+        return None, uid
+
+
+def running_as():
+    """'name (uid N)' of the effective user, or 'uid N' when it has no passwd entry."""
+    name, uid = _effective_user()
+    return '%s (uid %d)' % (name, uid) if name else 'uid %d' % uid
 
 
 def running_as_name():
-    """The effective user's name, or its uid when it has none."""
-    return running_as().split(' ')[0]
+    """The effective user's name, or its uid when it has none (usermod takes either)."""
+    name, uid = _effective_user()
+    return name or str(uid)

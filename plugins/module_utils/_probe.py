@@ -386,6 +386,15 @@ def _num(value):
     return '%d' % round(value) if value >= 10 else '%.1f' % value
 
 
+def max_gap(params):
+    """Seconds in which no request may start: O(max_gap), or by default 20 times the spacing of
+    request starts (1 / rate) and at least 0.1 s - a paced probe at a low rate has long gaps by
+    design. 0 means no limit."""
+    if params['max_gap'] is not None:
+        return params['max_gap']
+    return max(0.1, 20.0 / params['rate']) if params['rate'] else 0.1
+
+
 def verdict(out, params):
     """Every reason the probe fails, as texts (empty when it passes): more failed requests than
     O(max_failed) (slow answers included), no request at all, a gap without any request start
@@ -400,12 +409,12 @@ def verdict(out, params):
         reasons.append('%d of %d requests failed, more than max_failed (%d): %s'
                        % (out['failed_requests'], out['requests'], params['max_failed'], classes))
     seen = out.get('sensitivity') or {}
-    if params['max_gap'] and seen.get('certain_ms') is not None \
-            and seen['certain_ms'] > params['max_gap'] * 1000.0:
+    limit = max_gap(params)
+    if limit and seen.get('certain_ms') is not None and seen['certain_ms'] > limit * 1000.0:
         reasons.append('no request started for %.3fs from %.3fs on, longer than max_gap (%gs): '
                        'the service stalled the clients or the probe was starved, and an outage '
                        'that long could have gone unseen'
-                       % (seen['certain_ms'] / 1000.0, seen['max_gap_at'], params['max_gap']))
+                       % (seen['certain_ms'] / 1000.0, seen['max_gap_at'], limit))
     stop = stop_problem(out['stopped_by'], params['stop_file'], params['duration'])
     if stop:
         reasons.append(stop)
@@ -413,11 +422,6 @@ def verdict(out, params):
                                     out.get('last_version'), params['old_version'],
                                     params['new_version']))
     return reasons
-
-
-def failed(out, params):
-    """True when the probe proves nothing or found a reason to fail (see verdict())."""
-    return bool(verdict(out, params))
 
 
 def message(out, params, targets):

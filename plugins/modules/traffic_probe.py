@@ -201,12 +201,15 @@ options:
       - Seconds in which no request may start; a longer gap fails the probe - every client was
         stuck in a request (the service stalled) or the probe got no CPU, and an outage that long
         could have gone unseen. V(0) - no limit (the gap is still reported in RV(sensitivity)).
-      - The default, 0.1 s, is 20 times the default spacing of request starts (5 ms); runs without
-        an outage showed gaps of 8-29 ms on a 2-core machine. A member frozen for 500 ms in
+      - By default 20 times the spacing of request starts (1 / O(rate)), and at least 0.1 s - 0.1 s
+        at the default rate of 200 per second (starts 5 ms apart; runs without an outage showed
+        gaps of 8-29 ms on a 2-core machine), 1 s at a rate of 20. A member frozen for 500 ms in
         rotation (every answer late, none failed) left a gap of 0.35 s; one frozen for 200 ms only
         0.05 s - for that, lower O(latency_limit).
+      - Few clients and answers that may take long (a high O(latency_limit)) leave gaps without any
+        outage - every client waiting for its answer; give V(0) there and let O(latency_limit) judge
+        the slow answers.
     type: float
-    default: 0.1
   max_failed:
     description: Failed requests allowed before the task fails. At least 0.
     type: int
@@ -341,6 +344,7 @@ EXAMPLES = r'''
     concurrency: 2
     fresh_clients: 0
     latency_limit: 3
+    max_gap: 0              # both clients may wait up to 3 s for an answer: no gap limit
 
 - name: Ten seconds against two URLs, one connection per request, HEAD, up to 2 failures allowed
   zerodowntime.deploy.traffic_probe:
@@ -370,6 +374,7 @@ EXAMPLES = r'''
     concurrency: 2
     rate: 20
     latency_limit: 2        # over the internet, with a TLS handshake per new connection
+    max_gap: 0              # two clients waiting for slow answers leave gaps: latency_limit judges
     status_codes: [200, 304]
   delegate_to: localhost
 
@@ -520,7 +525,7 @@ ARGUMENT_SPEC = dict(
     old_version=dict(type='str'),
     new_version=dict(type='str'),
     latency_limit=dict(type='float', default=1.0),
-    max_gap=dict(type='float', default=0.1),
+    max_gap=dict(type='float'),
     max_failed=dict(type='int', default=0),
 )
 

@@ -53,7 +53,8 @@ from ansible_collections.zerodowntime.deploy.plugins.module_utils._traffic impor
 
 PARKED = (DRAINED, DISABLED)
 PARK_PREFIX = 'zdt-%s:'
-UNWEIGHTED_POLICIES = ('weighted_round_robin',)
+# Selection policies whose weights are matched to upstreams by position (Caddy 2.7+): refused.
+POSITIONAL_WEIGHT_POLICIES = ('weighted_round_robin',)
 # Caddy answers errors as {"error": "..."}; the longest part of one shown in a message.
 MAX_ERROR_TEXT = 500
 
@@ -94,7 +95,9 @@ class AdminApi(object):
             Target(self.base + '/', unix_socket=self.unix_socket, context=self.context)
         except TrafficInputError as exc:
             raise BalancerInputError('caddy_admin %s: %s. Nothing was changed.' % (address, exc))
-        self.client = client or Client(timeout=timeout, keepalive=True, expect=(200,),
+        # A new connection per request: the calls go to several paths (a target each), and a
+        # drain polls at most every poll_interval.
+        self.client = client or Client(timeout=timeout, keepalive=False, expect=(200,),
                                        version_header=None)
 
     def request(self, method, path, body=None, step=None):
@@ -287,7 +290,7 @@ def locate(config, backend, where):
             "%s in %s is not an element of a 'handle' list; members are parked in a second handler "
             "beside it, so it must be one. Nothing was changed." % (what, where))
     policy = ((node.get('load_balancing') or {}).get('selection_policy') or {}).get('policy')
-    if policy in UNWEIGHTED_POLICIES:
+    if policy in POSITIONAL_WEIGHT_POLICIES:
         raise BalancerInputError(
             "%s in %s uses the selection policy '%s', whose weights are matched to upstreams by "
             "position; moving upstreams would mix them up. This adapter drives the policies of "
@@ -396,7 +399,9 @@ class CaddyAdapter(BalancerAdapter):
 
     def __init__(self, api):
         self.api = api
-        self._located = None
+
+    def close(self):
+        self.api.close()
 
     @classmethod
     def from_params(cls, params, module=None):
@@ -415,8 +420,7 @@ class CaddyAdapter(BalancerAdapter):
     def read(self, backend):
         where = self.describe()
         config = self.api.request('GET', '/config/', step='reading the configuration')
-        self._located = locate(config, backend, where)
-        return Backend(backend, members_from(self._located, self.counts(), where), where)
+        return Backend(backend, members_from(locate(config, backend, where), self.counts(), where), where)
 
     def active(self, backend, names, current=None):
         if current is not None:

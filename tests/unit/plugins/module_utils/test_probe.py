@@ -313,7 +313,7 @@ def summary(**given):
 
 def message(out, **given):
     p = params(**given)
-    return _probe.failed(out, p), _probe.message(out, p, _probe.prepare(p))
+    return bool(_probe.verdict(out, p)), _probe.message(out, p, _probe.prepare(p))
 
 
 def test_message_all_ok_states_the_sensitivity():
@@ -393,6 +393,25 @@ def test_every_reason_is_named_in_one_message():
         '1.200s, more than latency_limit. Probed: ')
     assert text.endswith('an outage of 6.8 ms or more would have been seen with 99% certainty '
                          '(250 ms or more for sure). Nothing was changed.')
+
+
+@pytest.mark.parametrize('given, expected', [
+    (dict(), 0.1),                              # the default rate, 200/s: starts 5 ms apart
+    (dict(rate=20.0), 1.0),                     # 20 times the spacing of starts
+    (dict(rate=1000.0), 0.1),                   # never below 0.1 s
+    (dict(rate=0.0), 0.1),                      # unpaced
+    (dict(rate=20.0, max_gap=0.05), 0.05),      # given: as given
+    (dict(max_gap=0), 0),                       # 0: no limit
+])
+def test_max_gap_by_default_follows_the_rate(given, expected):
+    assert _probe.max_gap(params(**given)) == expected
+
+
+def test_a_gap_a_low_rate_explains_does_not_fail_the_probe():
+    out = summary(sensitivity=dict(certainty=0.99, likely_ms=50.0, certain_ms=900.0, max_gap_at=1.0,
+                                   fresh_likely_ms=None, fresh_certain_ms=None))
+    assert message(out, rate=20.0)[0] is False          # 0.9 s < 20 / 20 per second
+    assert message(out, rate=40.0)[0] is True           # 0.9 s > 20 / 40 per second
 
 
 def test_max_gap_zero_only_reports_the_gap():

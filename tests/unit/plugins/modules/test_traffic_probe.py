@@ -63,7 +63,7 @@ def test_all_ok_returns_the_statistics_and_changed_false(capsys, probe):
             params['max_failed'], params['pause'], params['max_requests'], params['stop_file']) == (
         8, True, 'GET', [200], 5.0, True, 'X-App-Version', 0, 0.0, None, None)
     assert (params['fresh_clients'], params['rate'], params['latency_limit'], params['max_gap']) == (
-        None, 200.0, 1.0, 0.1)
+        None, 200.0, 1.0, None)
     assert out['problems'] == []
 
 
