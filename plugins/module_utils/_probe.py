@@ -424,11 +424,10 @@ def verdict(out, params):
     return reasons
 
 
-def message(out, params, targets):
-    """The task message: a summary with the sensitivity, or on failure every reason, the first
-    failures and what was probed."""
+def message(out, params, targets, reasons):
+    """The task message: a summary with the sensitivity, or on failure every reason (verdict()),
+    the first failures and what was probed."""
     where = 'Traffic probe of %s' % _labels(targets)
-    reasons = verdict(out, params)
     if out['requests'] == 0:
         return '%s: %s. Nothing was changed.' % (where, reasons[0])
     if not reasons:

@@ -542,9 +542,10 @@ def main():
     for warning in warnings:
         module.warn(warning)
     out['problems'] = verdict(out, p)
+    text = message(out, p, targets, out['problems'])
     if out['problems']:
-        module.fail_json(msg=message(out, p, targets), changed=False, **out)
-    module.exit_json(msg=message(out, p, targets), changed=False, **out)
+        module.fail_json(msg=text, changed=False, **out)
+    module.exit_json(msg=text, changed=False, **out)
 
 
 if __name__ == '__main__':

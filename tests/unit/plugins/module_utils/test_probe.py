@@ -313,7 +313,8 @@ def summary(**given):
 
 def message(out, **given):
     p = params(**given)
-    return bool(_probe.verdict(out, p)), _probe.message(out, p, _probe.prepare(p))
+    reasons = _probe.verdict(out, p)
+    return bool(reasons), _probe.message(out, p, _probe.prepare(p), reasons)
 
 
 def test_message_all_ok_states_the_sensitivity():
