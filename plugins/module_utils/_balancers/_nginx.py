@@ -409,6 +409,9 @@ class NginxAdapter(BalancerAdapter):
     def effective_state(self, state):
         return ENABLED if state == ENABLED else DISABLED
 
+    def persistence(self):
+        return 'the upstream file (a reload or restart reads it again)'
+
     def _command(self, *args):
         argv = [self.binary]
         if self.main_config:
