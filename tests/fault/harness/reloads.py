@@ -25,7 +25,7 @@ from ansible.module_utils.six.moves.html_parser import HTMLParser
 from harness import convergence
 from harness.fronts import HaproxyFront
 from harness.load import BackgroundLoad, FailureTally
-from harness.services import HEALTHCHECK, HaproxyBlueGreen, RollingBackends, Service, version_check
+from harness.services import HaproxyBlueGreen, RollingBackends
 
 # A failure that overlaps [fired, answered again + GRACE] is the balancer's own.
 GRACE = 1.0
@@ -292,10 +292,11 @@ class BlueGreenBehind(HaproxyBlueGreen):
     """blue_green behind the front of ``kind`` (haproxy or apache)."""
 
     def __init__(self, kind, docker, name, workdir, front, slot_ports):
-        Service.__init__(self, docker, name, workdir)
-        self.front = make_front(kind, docker, front[0], front[1], slot_ports, workdir)
-        self.url = self.front.url
-        self.slot_ports = slot_ports
+        self.kind = kind
+        super(BlueGreenBehind, self).__init__(docker, name, workdir, front, slot_ports)
+
+    def make_front(self, front, members, workdir, variant):
+        return make_front(self.kind, self.docker, front[0], front[1], members, workdir)
 
     def variables(self, version):
         variables = HaproxyBlueGreen.variables(self, version)
@@ -313,10 +314,11 @@ class RollingBehind(RollingBackends):
     """rolling_restart of three backends behind the front of ``kind``."""
 
     def __init__(self, kind, docker, name, workdir, front, backend_ports):
-        Service.__init__(self, docker, name, workdir)
-        self.front = make_front(kind, docker, front[0], front[1], backend_ports, workdir)
-        self.url = self.front.url
-        self.backend_ports = backend_ports
+        self.kind = kind
+        super(RollingBehind, self).__init__(docker, name, workdir, front, backend_ports)
+
+    def make_front(self, front, members, workdir, variant):
+        return make_front(self.kind, self.docker, front[0], front[1], members, workdir)
 
     def variables(self, version):
         variables = RollingBackends.variables(self, version)
@@ -442,5 +444,3 @@ class BackInRotation(object):
         self.out.update(name for name, s in seen.items() if s['state'] != 'enabled')
         return bool(back)
 
-
-__all__ = ['BlueGreenBehind', 'RollingBehind', 'Trigger', 'AttributingLoad', 'HEALTHCHECK', 'version_check']
