@@ -443,4 +443,3 @@ class BackInRotation(object):
         back = [name for name in self.out if seen[name]['state'] == 'enabled']
         self.out.update(name for name, s in seen.items() if s['state'] != 'enabled')
         return bool(back)
-
