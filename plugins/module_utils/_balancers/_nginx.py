@@ -468,7 +468,9 @@ class NginxAdapter(BalancerAdapter):
         if down:
             gen = self.generation(self.master_pid())
             if self.old_generation is not None:
-                count = len(self.old_generation & gen.alive)
+                # Still shutting down: a pid of that generation serving as a current worker is
+                # another process (an nginx restarted since - in a container, pids start over).
+                count = len(self.old_generation & gen.shutting_down)
             else:
                 count = len(gen.shutting_down)
         return dict((name, count if name in down else None) for name in names)
