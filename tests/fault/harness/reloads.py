@@ -177,11 +177,10 @@ class ApacheFront(object):
         return found
 
     def reset(self):
-        page = requests.get(self.manager, timeout=5).text
-        nonce = page.split('nonce=', 1)[1].split('"', 1)[0].split('&', 1)[0]
-        for name, port in self.members.items():
-            requests.post(self.manager, timeout=5, headers={'Referer': self.manager}, data=dict(
-                b='app', w=self.member(name, port), nonce=nonce, w_lf='1', w_status_D='0', w_status_N='0'))
+        """Every member as configured: a graceful restart forgets the balancer-manager's changes."""
+        self.reload()
+        time.sleep(1.0)
+        _wait(self.answers, 30, 'Apache front %s' % self.name, self.container)
 
 
 NGINX_SITE = '''upstream app {{
