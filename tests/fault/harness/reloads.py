@@ -87,6 +87,32 @@ class _Rows(HTMLParser):
             self._cell.append(data)
 
 
+class _ContainerFront(object):
+    """A front in a container of ours: reload by a command in it, restart of the container."""
+
+    kind = None
+    reload_command = None
+
+    def __init__(self, docker, name, front_port, members):
+        self.docker = docker
+        self.name = name
+        self.front_port = front_port
+        self.url = 'http://127.0.0.1:%d/' % front_port
+        self.members = members
+        self.container = None
+
+    def reload(self):
+        self.container.exec_run(self.reload_command)
+
+    def restart(self):
+        self.container.restart(timeout=RESTART_STOP_TIMEOUT)
+
+    def remove(self):
+        if self.container is not None:
+            convergence.remove(self.docker, self.container.id)
+            self.container = None
+
+
 APACHE_SITE = '''Listen 127.0.0.1:{front}
 <VirtualHost *:*>
     <Proxy balancer://app>
@@ -105,21 +131,17 @@ APACHE_SITE = '''Listen 127.0.0.1:{front}
 '''
 
 
-class ApacheFront(object):
+class ApacheFront(_ContainerFront):
     """zerodowntime-test/apache with balancer://app of ``members`` ({name: port}); strict
     (maxattempts=0: a failed request is not sent to another member)."""
 
     kind = 'apache'
+    reload_command = ['apache2ctl', '-k', 'graceful']
 
     def __init__(self, docker, name, front_port, members, workdir):
-        self.docker = docker
-        self.name = name
-        self.front_port = front_port
-        self.url = 'http://127.0.0.1:%d/' % front_port
+        super(ApacheFront, self).__init__(docker, name, front_port, members)
         self.manager = 'http://127.0.0.1:%d/balancer-manager' % front_port
-        self.members = members
         self.dir = str(workdir)
-        self.container = None
 
     def member(self, name, port):
         return 'http://127.0.0.1:%d' % port
@@ -141,17 +163,6 @@ class ApacheFront(object):
             return requests.get(self.manager, timeout=2).status_code == 200
         except requests.RequestException:
             return False
-
-    def reload(self):
-        self.container.exec_run(['apache2ctl', '-k', 'graceful'])
-
-    def restart(self):
-        self.container.restart(timeout=RESTART_STOP_TIMEOUT)
-
-    def remove(self):
-        if self.container is not None:
-            convergence.remove(self.docker, self.container.id)
-            self.container = None
 
     def connection(self):
         return {'apache_url': self.manager}
@@ -199,20 +210,16 @@ server {{
 '''
 
 
-class NginxFront(object):
+class NginxFront(_ContainerFront):
     """zerodowntime-test/nginx with upstream app of ``members``; strict (proxy_next_upstream off)."""
 
     kind = 'nginx'
     config = '/etc/nginx/conf.d/app.conf'
+    reload_command = ['nginx', '-s', 'reload']
 
     def __init__(self, docker, name, front_port, members, workdir):
-        self.docker = docker
-        self.name = name
-        self.front_port = front_port
-        self.url = 'http://127.0.0.1:%d/' % front_port
-        self.members = members
+        super(NginxFront, self).__init__(docker, name, front_port, members)
         self.dir = os.path.join(str(workdir), 'conf.d')
-        self.container = None
 
     def member(self, name, port):
         return '127.0.0.1:%d' % port
@@ -237,17 +244,6 @@ class NginxFront(object):
             return True
         except requests.RequestException:
             return False
-
-    def reload(self):
-        self.container.exec_run(['nginx', '-s', 'reload'])
-
-    def restart(self):
-        self.container.restart(timeout=RESTART_STOP_TIMEOUT)
-
-    def remove(self):
-        if self.container is not None:
-            convergence.remove(self.docker, self.container.id)
-            self.container = None
 
     def connection(self):
         return {'nginx_config': self.config, 'nginx_container': self.name}
