@@ -92,6 +92,7 @@ class _ContainerFront(object):
 
     kind = None
     reload_command = None
+    socket = None          # services.py's HAProxy variables name it; replaced by connection()
 
     def __init__(self, docker, name, front_port, members):
         self.docker = docker
@@ -400,15 +401,16 @@ class AttributingTally(FailureTally):
 
 
 class AttributingLoad(BackgroundLoad):
-    def __init__(self, url):
-        BackgroundLoad.__init__(self, url)
+    def __init__(self, url, **kwargs):
+        BackgroundLoad.__init__(self, url, **kwargs)
         self.tally = AttributingTally()
         self.load.on_result = self.tally.add
 
-    def split(self, window):
-        """(ours, the balancer's): failed requests outside and inside ``window``."""
+    def split(self, window, *others):
+        """(ours, the balancer's): failed requests (of this load and ``others``) outside and
+        inside ``window``."""
         ours, theirs = [], []
-        for start, end, what in self.tally.failures:
+        for start, end, what in self.tally.failures + [f for other in others for f in other.tally.failures]:
             inside = window is not None and end >= window[0] and start <= window[1]
             (theirs if inside else ours).append(what)
         return ours, theirs
