@@ -50,7 +50,7 @@ LAYOUT = {
 # member always has some when it leaves rotation, so the drain lasts up to SLOW_MS.
 SLOW_MS = 1500
 # Words of a failure message that names the balancer and what it found.
-NAMES_BALANCER = ('HAProxy runtime API', 'Apache balancer-manager', 'nginx (')
+NAMES_BALANCER = ('HAProxy runtime API', 'balancer-manager at ', 'nginx (')
 
 
 def _cases(slow, repeat):
