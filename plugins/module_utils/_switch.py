@@ -233,10 +233,14 @@ class Switch(object):
         try:
             result = Run(bal.adapter, params, clock=self.clock, sleep=self.sleep, warn=self.warn).run()
         except RunFailure as exc:
+            for entry in exc.result.get('reasserted') or []:
+                self._reasserted(bal, entry)
             if exc.result.get('changed'):
                 bal.touched = True
                 self.changed = True
             raise SwitchFailure('%s: %s' % (bal.where, exc.msg))
+        for entry in result.get('reasserted') or []:     # the balancer runner's own, while it waited
+            self._reasserted(bal, entry)
         if result['changed']:
             bal.touched = True
             self.changed = True
@@ -395,16 +399,23 @@ class Switch(object):
             lost = [(name, want) for name, want in sorted(wanted.items(), key=lambda i: i[1] != ENABLED)
                     if not _holds(bal, states[name]['state'], want)]
             for name, want in lost:
-                entry = dict(balancer=bal.kind, backend=bal.backend, member=name, found=states[name]['state'],
-                             wanted=want, phase=phase)
-                bal.report['reasserted'].append(entry)
-                self.reasserted.append(entry)
-                self.warn("%s: %s was %s before %s (the balancer lost the state this run set: a reload or "
-                          "restart?); it was put back to %s." % (bal.where, name, states[name]['state'], phase, want))
+                found = states[name]
+                self._reasserted(bal, dict(member=name, phase=phase, wanted=dict(state=want, weight=None),
+                                           found=dict(state=found['state'], weight=found['weight'],
+                                                      status=found['status'])))
+                self.warn("%s: %s was %s (%s) before %s - the balancer lost the state this run set (a reload "
+                          "or a restart?); it was put back to %s." % (bal.where, name, found['state'],
+                                                                    found['status'], phase, want))
                 if want == ENABLED:
                     self._enable(bal, name)
                 else:
                     self._drain(bal, name)
+
+    def _reasserted(self, bal, entry):
+        entry = dict(entry, balancer=bal.kind, backend=bal.backend)
+        entry.pop('at', None)
+        bal.report['reasserted'].append(entry)
+        self.reasserted.append(entry)
 
     # ---------------------------------------------------------------- end state
     def converge(self, active_slot):

@@ -1020,13 +1020,18 @@ reasserted:
   description:
     - Every member a balancer lost the state of during the run (a reload, a restart) and that the
       module set again before capacity was removed - C(balancer), C(backend), C(member), C(found)
-      (the state the balancer reported), C(wanted), C(phase) (the step it was about to take).
+      (C(state), C(weight), C(status) the balancer reported), C(wanted) (C(state), C(weight); V(null)
+      weight - any), C(phase) (the step it was about to take).
   returned: when O(balancers) is given (not with O(state=absent))
   type: list
   elements: dict
   sample:
-    - {balancer: haproxy, backend: api, member: api_blue, found: enabled, wanted: drained,
-       phase: stopping api-previous}
+    - balancer: haproxy
+      backend: api
+      member: api_blue
+      found: {state: enabled, weight: 100, status: UP}
+      wanted: {state: drained, weight: null}
+      phase: stopping api-previous
 long_lived:
   description:
     - Connections still open on the old member - C(open_at_switch) (its active count when it was
