@@ -208,6 +208,7 @@ class Switch(object):
     ``watch_ready``: wait_until_ready-like callable for the watch window (the runner's)."""
 
     def __init__(self, balancers, options, check_mode=False, clock=time.monotonic, sleep=time.sleep, warn=None):
+        self.service = options['name']
         self.balancers = balancers
         self.options = options
         self.check_mode = check_mode
@@ -288,7 +289,7 @@ class Switch(object):
                 msg = str(exc).strip()
                 if 'Nothing was changed' not in msg:
                     msg += ' Nothing was changed.'
-                raise SwitchSpecError('container_hotswap: %s: %s' % (bal.where, msg))
+                raise SwitchSpecError('container_hotswap: service %s: %s: %s' % (self.service, bal.where, msg))
             bal.report['before'] = bal.before
 
     def plan_lines(self, old_slot, new_slot, swap):
@@ -546,8 +547,8 @@ def build(validated, module, options, check_mode, clock=time.monotonic, sleep=ti
         try:
             adapter = adapters[number] if adapters else build_adapter(item['params'], module, clock=clock, sleep=sleep)
         except (RunFailure, BalancerError) as exc:
-            raise SwitchSpecError('container_hotswap: %s: %s Nothing was changed.'
-                                  % (item['where'], getattr(exc, 'msg', None) or str(exc)))
+            raise SwitchSpecError('container_hotswap: service %s: %s: %s Nothing was changed.'
+                                  % (options['name'], item['where'], getattr(exc, 'msg', None) or str(exc)))
         balancers.append(Balancer(item['index'], item['where'], item['entry'], item['params'], adapter))
     return Switch(balancers, options, check_mode=check_mode, clock=clock, sleep=sleep,
                   warn=module.warn if module is not None else None)

@@ -283,7 +283,7 @@ def test_an_unreachable_balancer_fails_before_any_change():
     adapter.on_read = down
     with pytest.raises(_switch.SwitchSpecError) as err:
         Deploy({A: ('blue', RUN, False)}, [adapter])
-    assert str(err.value) == ("container_hotswap: balancers[0] (haproxy backend 'app'): HAProxy runtime API at "
+    assert str(err.value) == ("container_hotswap: service web: balancers[0] (haproxy backend 'app'): HAProxy runtime API at "
                               "/run/haproxy/admin.sock: connection refused Nothing was changed.")
 
 
