@@ -405,8 +405,8 @@ class Switch(object):
                                            found=dict(state=found['state'], weight=found['weight'],
                                                       status=found['status'])))
                 self.warn("%s: %s was %s (%s) before %s - the balancer lost the state this run set (a reload "
-                          "or a restart?); it was put back to %s." % (bal.where, name, found['state'],
-                                                                    found['status'], phase, want))
+                          "or a restart?); it was put back to %s."
+                          % (bal.where, name, found['state'], found['status'], phase, want))
                 if want == ENABLED:
                     self._enable(bal, name)
                 else:
@@ -571,7 +571,6 @@ class Hooks(object):
         self.new_slot = None
         self.done = False              # the switch (blue/green) ran
 
-
     def on_failure(self, runner):
         if not any(b.touched for b in self.switch.balancers):
             return [], None
@@ -629,4 +628,3 @@ class Hooks(object):
             return
         active = runner.roles.get(hs.ACTIVE)
         self.switch.converge(active['slot'] if active is not None else None)
-

@@ -566,7 +566,7 @@ notes:
   - "Check mode pulls nothing: an image that a real run would pull is reported in RV(plan) as
     C(pull image ...), and its ID is not known then."
   - "A member whose health the balancer does not check (nginx open source, a server without
-    C(check)) counts as up as soon as it is in rotation.
+    C(check)) counts as up as soon as it is in rotation."
 seealso:
   - module: zerodowntime.deploy.wait_ready
     description: The readiness checks this module runs on the candidate.
