@@ -204,8 +204,8 @@ class Balancer(object):
 # ------------------------------------------------------------------ the switch
 
 class Switch(object):
-    """The balancer side of one container_hotswap run. ``balancers``: list of Balancer.
-    ``watch_ready``: wait_until_ready-like callable for the watch window (the runner's)."""
+    """The balancer side of one container_hotswap run. ``balancers``: list of Balancer;
+    ``options``: the module's parameters (name, watch, drain_timeout, on_drain_timeout)."""
 
     def __init__(self, balancers, options, check_mode=False, clock=time.monotonic, sleep=time.sleep, warn=None):
         self.service = options['name']
@@ -544,6 +544,10 @@ def build(validated, module, options, check_mode, clock=time.monotonic, sleep=ti
     building them (unit tests). Raises SwitchSpecError when an adapter cannot be built."""
     balancers = []
     for number, item in enumerate(validated):
+        if module is not None and item['params'].get('apache_password'):
+            # Inside a dict option no_log cannot be declared: masked wherever the module's arguments
+            # or results are shown, as balancer_member's own no_log option is.
+            module.no_log_values.add(item['params']['apache_password'])
         try:
             adapter = adapters[number] if adapters else build_adapter(item['params'], module, clock=clock, sleep=sleep)
         except (RunFailure, BalancerError) as exc:
