@@ -248,7 +248,7 @@ def test_a_reload_before_the_retire_is_reasserted_and_waited_for_again():
         found=dict(state=ENABLED, weight=100, status=''), wanted=dict(state=DRAINED, weight=None))]
     assert timeline(deploy.api) == ['create_container', 'start', 'g=enabled', 'b=drained', 'rename', 'rename',
                                     'b=drained', 'stop', 'remove_container']
-    assert any('lost the state this run set' in w for w in deploy.warnings)
+    assert any('lost the state this run holds' in w for w in deploy.warnings)
 
 
 def test_a_balancer_that_cannot_be_put_back_keeps_the_candidate_and_says_so():
