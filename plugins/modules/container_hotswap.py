@@ -106,7 +106,8 @@ options:
         no candidate and the active container already that version, nothing happens.
       - V(rolled_back) - a candidate is removed; without one, the previous container is started
         (if stopped), must be ready, and becomes the active one again while the rolled-back one
-        is retired and removed. Nothing to roll back is not an error (a warning says so).
+        is retired and removed - with O(balancers), after the traffic was switched back to it
+        through them. Nothing to roll back is not an error (a warning says so). No image is pulled.
       - V(absent) - every container of the service is stopped gracefully and removed.
     type: str
     default: present
