@@ -478,9 +478,8 @@ class Switch(object):
         """The balancers' part of the module result (reads every balancer once more; check mode:
         ``predicted`` is the after)."""
         for number, bal in enumerate(self.balancers):
-            if predicted is not None:
-                bal.report['after'] = predicted[number]
-            elif bal.report['after'] is None:
+            bal.report['after'] = None if predicted is None else predicted[number]
+            if predicted is None:
                 try:
                     bal.report['after'], dummy = bal.read_states()
                 except BalancerError as exc:
