@@ -382,10 +382,11 @@ def test_rolling_candidate_not_ready_puts_the_member_back():
     deploy = attach(Deploy({A: ('blue', RUN, False)}, [adapter], entries=[ROLLING],
                            want=desired(image='app:never', image_id=NEVER_READY)), adapter)
     msg = deploy.fails()
-    assert "balancers put back: haproxy backend 'app' (m enabled); web-candidate was removed" in msg
+    # the member reaches whichever container listens: the candidate goes before it is put back
+    assert "web-candidate was removed; balancers put back: haproxy backend 'app' (m enabled); the active" in msg
     assert states(adapter)['m'] == (ENABLED, 100)
-    assert timeline(deploy.api) == ['m=drained', 'create_container', 'start', 'm=enabled', 'stop',
-                                    'remove_container']
+    assert timeline(deploy.api) == ['m=drained', 'create_container', 'start', 'stop', 'remove_container',
+                                    'm=enabled']
 
 
 def test_rolling_last_member_guard_fails_before_any_change():
