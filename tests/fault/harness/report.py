@@ -84,7 +84,21 @@ ROLLBACKS = Table('rollbacks', 'rollback paths', (
     ('left', 'left as it was'),
 ))
 
-TABLES = (KILL_POINTS, ROLLBACKS)
+LONG_LIVED = Table('long_lived', 'long-lived connections across deploys', (
+    ('id', 'strategy / balancer'),
+    ('swaps', 'swaps'),
+    ('held', 'held at a swap start (ws + sse)'),
+    ('client', 'ended by the client'),
+    ('clean', 'closed cleanly by the server'),
+    ('cut', 'cut'),
+    ('allowed', 'cut allowed (why)'),
+    ('connections', 'connections in all'),
+    ('failed_connects', 'failed connects'),
+    ('details', 'how the server ended them'),
+    ('deploy', 'deploy'),
+))
+
+TABLES = (KILL_POINTS, ROLLBACKS, LONG_LIVED)
 
 
 def start():
