@@ -174,7 +174,7 @@ def sse_events(text):
         for line in block.split('\n'):
             if not line or line.startswith(':'):
                 continue
-            name, _, value = line.partition(':')
+            name, dummy, value = line.partition(':')
             value = value[1:] if value.startswith(' ') else value
             fields[name] = fields[name] + '\n' + value if name in fields else value
         events.append(fields)
@@ -223,7 +223,7 @@ def _read_head(sock, deadline):
     status = int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else 0
     headers = {}
     for line in lines[1:]:
-        name, _, value = line.partition(':')
+        name, dummy, value = line.partition(':')
         headers[name.strip().lower()] = value.strip()
     return status, headers, rest
 
