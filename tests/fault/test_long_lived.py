@@ -195,19 +195,23 @@ def _balancer_member(admin_socket, **members):
                 members=[dict(name='127.0.0.1:%d' % APP_PORTS[slot], state=state) for slot, state in members.items()])
     proc = subprocess.run([os.path.join(os.path.dirname(sys.executable), 'ansible'), 'localhost', '-c', 'local',
                            '-m', 'zerodowntime.deploy.balancer_member', '-a', json.dumps(args)],
-                          capture_output=True, text=True, timeout=120)
+                          capture_output=True, text=True, timeout=120, check=False)
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
 
 
-# Caddy 2.6 reloads its whole configuration on every admin-API change and closes every upgraded
-# connection (websocket) of the old configuration at once, without a close frame (caddy#5471;
-# stream_close_delay came with 2.7); event streams are requests in flight and finish.
+# Caddy 2.6 reloads its whole configuration on every admin-API change, and the old configuration's
+# reverse_proxy ends what streams through it: websockets get a close frame 1001, event streams the
+# chunked end - on every upstream, changed or not (caddy#5471; stream_close_delay came with 2.7).
+# Measured: all 48 connections open at 4 changes were ended by Caddy, 47 cleanly, 1 websocket cut
+# (end of file without a close frame).
 CADDY_CHANGES = 4
+CADDY_CUT_ALLOWED = CADDY_CHANGES
 
 
-def test_caddy_member_changes_cut_websockets(engine, apps, tmp_path):
-    """Caddy as the balancer: every member change cuts the websockets open through it. Measured:
-    every websocket open at a change is cut, no event stream is."""
+def test_caddy_member_changes_end_long_lived_connections(engine, apps, tmp_path):
+    """Caddy as the balancer: every member change ends every long-lived connection open through
+    it, changed member or not; nearly all cleanly. Asserts what was measured: each connection open
+    at a change was ended by the server, and at most one per change was cut."""
     run_dir = tmp_path / 'run'
     run_dir.mkdir()
     config = tmp_path / 'caddy.json'
@@ -226,16 +230,16 @@ def test_caddy_member_changes_cut_websockets(engine, apps, tmp_path):
                 _balancer_member(str(run_dir / 'admin.sock'),
                                  blue='drained' if number % 2 == 0 else 'enabled', green='enabled')
                 time.sleep(2.0)
-            summary = load.stop()
+            load.stop()
     finally:
         convergence.remove(engine, caddy.id)
     summary = load.summary(changes)
-    held = [(one['open'], one['cut']) for one in summary['held']]
-    print('caddy: %d member changes; (open, cut) at each: %s; ws %s; sse %s'
-          % (CADDY_CHANGES, held, summary[longlived.WS], summary[longlived.SSE]))
-    assert summary[longlived.SSE][longlived.CUT] == 0, summary['first_cuts']
-    assert summary[longlived.WS][longlived.CUT] >= CADDY_CHANGES * WS, \
-        'fewer websockets cut than Caddy 2.6 is known to cut (every one open at a change): %s' % summary
+    print('caddy: %d member changes; held at each: %s; ws %s; sse %s'
+          % (CADDY_CHANGES, summary['held'], summary[longlived.WS], summary[longlived.SSE]))
+    assert all(one['open'] == WS + SSE and one['clean'] + one['cut'] == one['open'] for one in summary['held']), \
+        'Caddy did not end every long-lived connection open at a change: %s' % summary['held']
+    assert summary['cut'] <= CADDY_CUT_ALLOWED, summary['first_cuts']
+    assert summary['failed_connects'] == 0, summary['first_failed_connects']
 
 
 # ---------------------------------------------------------------- the drain deadline
@@ -247,7 +251,8 @@ def _module(module, args, timeout=240):
     """One module run, ad hoc on localhost as an operator would start it: (rc, result dict)."""
     env = dict(os.environ, ANSIBLE_STDOUT_CALLBACK='json', ANSIBLE_LOAD_CALLBACK_PLUGINS='1')
     proc = subprocess.run([os.path.join(os.path.dirname(sys.executable), 'ansible'), 'localhost', '-c', 'local',
-                           '-m', module, '-a', json.dumps(args)], capture_output=True, text=True, timeout=timeout, env=env)
+                           '-m', module, '-a', json.dumps(args)], capture_output=True, text=True, timeout=timeout, env=env,
+                          check=False)
     try:
         result = json.loads(proc.stdout)['plays'][0]['tasks'][0]['hosts']['localhost']
     except (ValueError, KeyError, IndexError):
