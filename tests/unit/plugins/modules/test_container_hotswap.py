@@ -60,8 +60,8 @@ def test_four_step_idempotency(api, capsys):
     real = run(capsys)
     assert real['changed'] is True and real['active']['name'] == 'web' and real['active']['id']
     assert names(api) == ['web']                      # the lock is gone again
-    assert set(real['timings']) == {'pull', 'lock', 'create', 'start', 'ready', 'warmup', 'cutover',
-                                    'retire', 'total'}
+    assert set(real['timings']) == {'pull', 'lock', 'create', 'start', 'ready', 'warmup', 'switch', 'drain',
+                                    'cutover', 'retire', 'total'}
 
     mutations = len(api.mutations())
     again = run(capsys)
