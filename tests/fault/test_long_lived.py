@@ -200,18 +200,19 @@ def _balancer_member(admin_socket, **members):
 
 
 # Caddy 2.6 reloads its whole configuration on every admin-API change, and the old configuration's
-# reverse_proxy ends what streams through it: websockets get a close frame 1001, event streams the
-# chunked end - on every upstream, changed or not (caddy#5471; stream_close_delay came with 2.7).
-# Measured: all 48 connections open at 4 changes were ended by Caddy, 47 cleanly, 1 websocket cut
-# (end of file without a close frame).
+# reverse_proxy ends what streams through it, on every upstream, changed or not (caddy#5471;
+# stream_close_delay came with 2.7): an event stream gets the chunked end, a websocket a close
+# frame 1001 - or is cut (end of file without a close frame). Measured, 4 changes with 6 + 6
+# connections open at each, two runs: websockets cut 1 of 24 and 6 of 24 (all six at one change);
+# event streams 0 of 24 cut both times.
 CADDY_CHANGES = 4
-CADDY_CUT_ALLOWED = CADDY_CHANGES
+CADDY_CUT_ALLOWED = CADDY_CHANGES * WS
 
 
 def test_caddy_member_changes_end_long_lived_connections(engine, apps, tmp_path):
     """Caddy as the balancer: every member change ends every long-lived connection open through
-    it, changed member or not; nearly all cleanly. Asserts what was measured: each connection open
-    at a change was ended by the server, and at most one per change was cut."""
+    it, changed member or not. Asserts what was measured: each connection open at a change was
+    ended by the server, no event stream was cut, websockets at most all of them at every change."""
     run_dir = tmp_path / 'run'
     run_dir.mkdir()
     config = tmp_path / 'caddy.json'
@@ -238,7 +239,8 @@ def test_caddy_member_changes_end_long_lived_connections(engine, apps, tmp_path)
           % (CADDY_CHANGES, summary['held'], summary[longlived.WS], summary[longlived.SSE]))
     assert all(one['open'] == WS + SSE and one['clean'] + one['cut'] == one['open'] for one in summary['held']), \
         'Caddy did not end every long-lived connection open at a change: %s' % summary['held']
-    assert summary['cut'] <= CADDY_CUT_ALLOWED, summary['first_cuts']
+    assert summary[longlived.SSE][longlived.CUT] == 0, summary['first_cuts']
+    assert summary[longlived.WS][longlived.CUT] <= CADDY_CUT_ALLOWED, summary['first_cuts']
     assert summary['failed_connects'] == 0, summary['first_failed_connects']
 
 
