@@ -97,8 +97,18 @@ LONG_LIVED = Table('long_lived', 'long-lived connections across deploys', (
     ('details', 'how the server ended them'),
     ('deploy', 'deploy'),
 ))
+RELOADS = Table('balancer_reloads', 'balancer reloaded or restarted mid-deploy', (
+    ('case', 'balancer strategy phase action'),
+    ('requests', 'requests'),
+    ('ours', 'failed: ours'),
+    ('balancer', "failed: the balancer's own window"),
+    ('window', 'window'),
+    ('reasserted', 're-assertions'),
+    ('deploy', 'deploy'),
+    ('converged', 'converged'),
+))
 
-TABLES = (KILL_POINTS, ROLLBACKS, LONG_LIVED)
+TABLES = (KILL_POINTS, ROLLBACKS, RELOADS, LONG_LIVED)
 
 
 def start():

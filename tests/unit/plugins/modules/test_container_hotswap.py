@@ -244,7 +244,8 @@ def test_check_mode_with_balancers_reports_the_switch_and_touches_nothing(api, b
 def test_one_run_with_balancers_then_idempotent(api, balancer, capsys):
     first = run(capsys, balancers=BALANCERS)
     assert first['changed'] is True and first['active']['slot'] == 'blue'
-    assert [b['after']['b']['state'] for b in first['balancers']] == ['enabled']
+    # read from the balancer at the end (not the plan): the health its checks report now
+    assert [(b['after']['b']['state'], b['after']['b']['health']) for b in first['balancers']] == [('enabled', 'up')]
     assert first['reasserted'] == [] and first['long_lived'] == dict(open_at_switch=0, open_at_deadline=0, closed=0)
     again = run(capsys, balancers=BALANCERS)
     assert again['changed'] is False and len(balancer.applies()) == 2
@@ -258,3 +259,14 @@ def test_invalid_balancers_fail_before_any_engine_call(api, capsys):
     assert result['failed'] and result['msg'].startswith(
         "container_hotswap: service web: balancers[0] (haproxy backend 'app'): connection: unknown option(s) socket")
     assert api.calls == []
+
+
+def test_an_apache_password_in_a_connection_is_never_shown(api, balancer, capsys):
+    from ansible_collections.zerodowntime.deploy.tests.unit.plugins.modules.module_runner import run_module as run_raw
+    entry = dict(balancer='apache', backend='app', members=dict(blue='b', green='g'),
+                 connection=dict(apache_url='http://127.0.0.1:8/balancer-manager', apache_username='admin',
+                                 apache_password='s3cr3t-pw', poll_interval=0.01))
+    args = dict(BASE, balancers=[entry], _ansible_check_mode=True)
+    result = run_raw(capsys, container_hotswap.main, args, invocation=True)
+    assert 's3cr3t-pw' not in repr(result)
+    assert result['invocation']['module_args']['balancers'][0]['connection']['apache_username'] == 'admin'
