@@ -270,8 +270,9 @@ class Runner(object):
         what = '%s %s' % (step.action, cur.get('name') or self.name(step.role))
         notes = []
         keep_reason = None
-        if self.hooks is not None and not self.cutover:
-            # The balancers first: traffic back on the old container before the candidate goes.
+        put_back = self.hooks is not None and not self.cutover
+        if put_back and self.hooks.put_back_first:
+            # Blue/green: traffic back on the old container's member before the candidate goes.
             notes, keep_reason = self.hooks.on_failure(self)
         logs = None
         cand = self.roles.get(hs.CANDIDATE)
@@ -298,6 +299,9 @@ class Runner(object):
                 notes.append('%s was stopped again' % prev['name'])
             except EngineError as exc:
                 notes.append('stopping %s again failed (%s)' % (prev['name'], exc))
+        if put_back and not self.hooks.put_back_first:
+            # Rolling: the member reaches whichever container listens - the candidate goes first.
+            notes += self.hooks.on_failure(self)[0]
         act = self.roles.get(hs.ACTIVE)
         if act is not None:
             notes.append('the active container %s (slot %s, image %s, %s) %s' % (

@@ -220,9 +220,7 @@ class Switch(object):
         self.long_lived = dict(open_at_switch=0, open_at_deadline=0, closed=0)
         self.timings = dict(switch=0.0, drain=0.0)
         self.changed = False
-        self.switched = False         # traffic moved to a new container in this run
         self.drained_for_swap = False  # rolling: the member was drained for this run's swap
-        self.lines = []
 
     # ---------------------------------------------------------------- small helpers
     def _new_run(self, bal, members, force=False, drain_timeout=None):
@@ -327,7 +325,7 @@ class Switch(object):
                                      % (label, bal.name_of(new_slot), bal.name_of(hs.other_slot(new_slot))))
         return parts
 
-    def predicted(self, active_slot, rolling_enabled=True):
+    def predicted(self, active_slot):
         """{name: state dict} per balancer after the run, for check mode and the diff."""
         out = []
         for bal in self.balancers:
@@ -335,7 +333,7 @@ class Switch(object):
             for name in bal.names:
                 state = dict(bal.before.get(name) or {})
                 if self.rolling:
-                    state['state'] = ENABLED if rolling_enabled else DRAINED
+                    state['state'] = ENABLED
                 elif active_slot is not None:
                     state['state'] = ENABLED if name == bal.name_of(active_slot) else bal.adapter.effective_state(DRAINED)
                 after[name] = state
@@ -346,14 +344,14 @@ class Switch(object):
     def drain_member(self):
         """Rolling mode, before the first change of a swap: every member out of rotation."""
         started = self.clock()
+        drain_before = self.timings['drain']
         for bal in self.balancers:
             result = self._drain(bal, bal.member)
             bal.report['active_at_switch'] = (result.get('active_start') or {}).get(bal.member)
             self.long_lived['open_at_switch'] += bal.report['active_at_switch'] or 0
         self.drained_for_swap = True
-        self.switched = True
         self.timings['switch'] = round(self.timings['switch'] + self.clock() - started
-                                       - sum(b.report['drain_seconds'] for b in self.balancers), 3)
+                                       - (self.timings['drain'] - drain_before), 3)
 
     # ---------------------------------------------------------------- blue/green: the switch
     def switch(self, old_slot, new_slot, watch=None):
@@ -368,7 +366,6 @@ class Switch(object):
             if old_slot is not None and watching and bal.adapter.weight_range is not None:
                 extra = [dict(name=old, state=ENABLED, weight=FALLBACK_WEIGHT)]
             self._enable(bal, new, weight=self._weight(bal, new), extra=extra)
-        self.switched = True
         watched = 0.0
         if watching:
             mark = self.clock()
@@ -478,9 +475,8 @@ class Switch(object):
         """The balancers' part of the module result (reads every balancer once more; check mode:
         ``predicted`` is the after)."""
         for number, bal in enumerate(self.balancers):
-            if predicted is not None:
-                bal.report['after'] = predicted[number]
-            elif bal.report['after'] is None:
+            bal.report['after'] = None if predicted is None else predicted[number]
+            if predicted is None:
                 try:
                     bal.report['after'], dummy = bal.read_states()
                 except BalancerError as exc:
@@ -568,6 +564,12 @@ class Hooks(object):
         self.old_slot = None
         self.new_slot = None
         self.done = False              # the switch (blue/green) ran
+
+    @property
+    def put_back_first(self):
+        """Blue/green: the balancers are put back before the candidate is removed (it has a member
+        of its own). Rolling: after (the one member reaches whichever container listens)."""
+        return not self.switch.rolling
 
     def on_failure(self, runner):
         if not any(b.touched for b in self.switch.balancers):

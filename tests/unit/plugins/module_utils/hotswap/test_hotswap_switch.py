@@ -382,10 +382,11 @@ def test_rolling_candidate_not_ready_puts_the_member_back():
     deploy = attach(Deploy({A: ('blue', RUN, False)}, [adapter], entries=[ROLLING],
                            want=desired(image='app:never', image_id=NEVER_READY)), adapter)
     msg = deploy.fails()
-    assert "balancers put back: haproxy backend 'app' (m enabled); web-candidate was removed" in msg
+    # the member reaches whichever container listens: the candidate goes before it is put back
+    assert "web-candidate was removed; balancers put back: haproxy backend 'app' (m enabled); the active" in msg
     assert states(adapter)['m'] == (ENABLED, 100)
-    assert timeline(deploy.api) == ['m=drained', 'create_container', 'start', 'm=enabled', 'stop',
-                                    'remove_container']
+    assert timeline(deploy.api) == ['m=drained', 'create_container', 'start', 'stop', 'remove_container',
+                                    'm=enabled']
 
 
 def test_rolling_last_member_guard_fails_before_any_change():
@@ -449,3 +450,12 @@ def test_connection_options_reach_the_adapter_and_healthy_timeout_is_per_balance
     assert member_params['haproxy_socket'] == 'tcp://127.0.0.1:9999'
     assert member_params['healthy_timeout'] == 7 and member_params['request_timeout'] == 3
     assert member_params['drain_timeout'] == 300 and member_params['min_active'] == 1
+
+
+def test_the_documented_connection_options_are_the_ones_accepted():
+    import re
+    import yaml
+    from ansible_collections.zerodowntime.deploy.plugins.modules import container_hotswap
+    doc = yaml.safe_load(container_hotswap.DOCUMENTATION)
+    text = ' '.join(doc['options']['balancers']['suboptions']['connection']['description'])
+    assert tuple(sorted(re.findall(r'C\(([a-z_]+)\)', text))) == _switch.CONNECTION_KEYS
