@@ -84,6 +84,19 @@ ROLLBACKS = Table('rollbacks', 'rollback paths', (
     ('left', 'left as it was'),
 ))
 
+LONG_LIVED = Table('long_lived', 'long-lived connections across deploys', (
+    ('id', 'strategy / balancer'),
+    ('swaps', 'swaps'),
+    ('held', 'held at a swap start (ws + sse)'),
+    ('client', 'ended by the client'),
+    ('clean', 'closed cleanly by the server'),
+    ('cut', 'cut'),
+    ('allowed', 'cut allowed (why)'),
+    ('connections', 'connections in all'),
+    ('failed_connects', 'failed connects'),
+    ('details', 'how the server ended them'),
+    ('deploy', 'deploy'),
+))
 RELOADS = Table('balancer_reloads', 'balancer reloaded or restarted mid-deploy', (
     ('case', 'balancer strategy phase action'),
     ('requests', 'requests'),
@@ -96,7 +109,7 @@ RELOADS = Table('balancer_reloads', 'balancer reloaded or restarted mid-deploy',
     ('converged', 'converged'),
 ))
 
-TABLES = (KILL_POINTS, ROLLBACKS, RELOADS)
+TABLES = (KILL_POINTS, ROLLBACKS, RELOADS, LONG_LIVED)
 
 
 def start():

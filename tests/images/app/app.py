@@ -5,11 +5,15 @@ Behaviour is scripted with environment variables (see tests/images/README.md):
   APP_REUSEPORT=1, APP_VERSION, APP_STARTUP_DELAY, APP_READY_DELAY, APP_NEVER_READY=1,
   APP_UNHEALTHY_AFTER, APP_CRASH_AFTER, APP_DRAIN_TIMEOUT (30),
   APP_COLD_503 (every request but /health answered 503 for this long after binding: an app that
-  takes connections before it can serve them).
+  takes connections before it can serve them), APP_TICK (1: seconds between the messages of a
+  websocket and the events of an event stream).
 Delays are seconds (decimals allowed); READY/UNHEALTHY/CRASH count from the moment the
 listener is bound (that is, after APP_STARTUP_DELAY).
 
-Endpoints: /  /slow?ms=N  /version  /health ; anything else is 404.
+Endpoints: /  /slow?ms=N  /version  /health , and two long-lived ones: /ws (a websocket, RFC 6455:
+a text frame "tick N <version>" every APP_TICK seconds, text and binary frames echoed, ping
+answered with pong, the closing handshake) and /events (server-sent events, text/event-stream,
+chunked: an event every APP_TICK seconds); anything else is 404.
 Every page of / and /slow is exactly BODY_LEN bytes for every version, so load tools that
 compare response lengths (ab) never count a version change as a failure.
 
@@ -20,15 +24,21 @@ in flight finish, the last response on a keep-alive connection says `Connection:
 (requests the client already sent are still answered), a keep-alive connection is closed once
 it has been idle for DRAIN_IDLE_GRACE (counted from its last activity, so one idle for long
 closes at once), and the process exits 0 when no connection is left (or after APP_DRAIN_TIMEOUT).
+Long-lived connections are closed cleanly at the signal: a websocket gets a close frame 1001
+(going away) and is closed once the client answered it (or after CLOSE_GRACE), an event stream
+gets a last event `end` and the chunked end of stream, then the connection is closed.
 No per-request logging: one line at start, one at the signal, one at exit.
 """
 
 import asyncio
+import base64
+import hashlib
 import os
 import select
 import signal
 import socket
 import stat
+import struct
 import sys
 import time
 from urllib.parse import parse_qs
@@ -80,6 +90,7 @@ UNHEALTHY_AFTER = env_float("APP_UNHEALTHY_AFTER")
 CRASH_AFTER = env_float("APP_CRASH_AFTER")
 DRAIN_TIMEOUT = env_float("APP_DRAIN_TIMEOUT", 30.0)
 COLD_503 = env_float("APP_COLD_503", 0.0)
+TICK = env_float("APP_TICK", 1.0)
 
 
 def make_body(version):
@@ -99,6 +110,7 @@ class App:
 
     def __init__(self):
         self.started = None                  # monotonic time the listener was bound
+        self.streams = set()                 # open long-lived streams (websockets, event streams)
         self.signal_name = None
         self.draining = False
         self.connections = set()
@@ -171,6 +183,7 @@ class Connection(asyncio.Protocol):
         self.served = 0              # responses written
         self.last_active = time.monotonic()
         self.timer = None
+        self.stream = None           # a long-lived stream (WebSocket, EventStream) owns it once set
 
     # -- asyncio callbacks
     def connection_made(self, transport):
@@ -178,12 +191,18 @@ class Connection(asyncio.Protocol):
         self.fd = transport.get_extra_info("socket").fileno()
 
     def data_received(self, data):
-        self.buf += data
         self.last_active = time.monotonic()
+        if self.stream is not None:
+            self.stream.feed(data)
+            return
+        self.buf += data
         self.process()
 
     def eof_received(self):
         self.peer_done = True
+        if self.stream is not None:
+            self.stream.peer_gone()
+            return False
         if not self.busy:
             self.close()
         return True                  # keep our side open until the response in progress is sent
@@ -192,6 +211,8 @@ class Connection(asyncio.Protocol):
         self.closing = True
         if self.timer is not None:
             self.timer.cancel()
+        if self.stream is not None:
+            APP.streams.discard(self.stream)
         APP.forget(self)
 
     def pause_writing(self):
@@ -203,10 +224,10 @@ class Connection(asyncio.Protocol):
 
     # -- our logic
     def in_flight(self):
-        return self.busy or bool(self.buf)
+        return self.busy or bool(self.buf) or self.stream is not None
 
     def idle(self):
-        return not self.busy and not self.buf
+        return not self.busy and not self.buf and self.stream is None
 
     def close(self):
         self.closing = True
@@ -252,6 +273,8 @@ class Connection(asyncio.Protocol):
             self.buf = self.buf[end + 4 + length:]
             conn = headers.get("connection", "").lower()
             keep = "keep-alive" in conn if proto == "HTTP/1.0" else "close" not in conn
+            if method == "GET" and start_long_lived(self, target.split("?", 1)[0], headers, proto):
+                return
             status, body, delay = route(method, target)
             head = method == "HEAD"
             if delay:
@@ -280,6 +303,222 @@ class Connection(asyncio.Protocol):
         self.last_active = time.monotonic()
         if not keep:
             self.close()
+
+
+# ---------------------------------------------------------------- long-lived connections
+# A websocket (RFC 6455) on /ws and server-sent events on /events. Both are held open by the
+# client; the app sends something every TICK seconds (so a client sees a stalled connection), and
+# on the graceful stop signal closes each one CLEANLY: a websocket with the close frame 1001
+# (going away), an event stream with a last `end` event and the chunked end of stream. A client
+# can then tell a clean close from a cut (reset, truncated frame, end of file without a close).
+
+WS_GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+WS_MAX_PAYLOAD = 1 << 20
+# After its close frame the app waits this long for the client's (the closing handshake), then
+# closes the connection anyway.
+CLOSE_GRACE = 2.0
+GOING_AWAY = 1001
+OP_CONT, OP_TEXT, OP_BINARY, OP_CLOSE, OP_PING, OP_PONG = 0x0, 0x1, 0x2, 0x8, 0x9, 0xA
+
+
+def ws_accept_key(key):
+    """Sec-WebSocket-Accept of a Sec-WebSocket-Key (RFC 6455 section 4.2.2)."""
+    return base64.b64encode(hashlib.sha1(key.encode("latin-1") + WS_GUID).digest())
+
+
+def ws_frame(opcode, payload=b""):
+    """One unmasked, final frame (what a server sends)."""
+    size = len(payload)
+    if size < 126:
+        head = struct.pack("!BB", 0x80 | opcode, size)
+    elif size < 65536:
+        head = struct.pack("!BBH", 0x80 | opcode, 126, size)
+    else:
+        head = struct.pack("!BBQ", 0x80 | opcode, 127, size)
+    return head + payload
+
+
+class FrameError(ValueError):
+    """A client frame the app refuses; ``code`` is the close code it answers with."""
+
+    def __init__(self, code, text):
+        super().__init__(text)
+        self.code = code
+
+
+def ws_parse(buf):
+    """(fin, opcode, payload, bytes used) of the first complete frame a client sent, or None while
+    incomplete. Raises FrameError for what RFC 6455 calls a protocol error (an unmasked client
+    frame, 1002) and for payloads over WS_MAX_PAYLOAD (1009)."""
+    if len(buf) < 2:
+        return None
+    first, second = buf[0], buf[1]
+    size, at = second & 0x7F, 2
+    if size == 126:
+        if len(buf) < 4:
+            return None
+        size, at = struct.unpack("!H", buf[2:4])[0], 4
+    elif size == 127:
+        if len(buf) < 10:
+            return None
+        size, at = struct.unpack("!Q", buf[2:10])[0], 10
+    if not second & 0x80:
+        raise FrameError(1002, "unmasked client frame")
+    if size > WS_MAX_PAYLOAD:
+        raise FrameError(1009, "frame of %d bytes" % size)
+    if len(buf) < at + 4 + size:
+        return None
+    mask = buf[at:at + 4]
+    data = bytes(b ^ mask[i % 4] for i, b in enumerate(buf[at + 4:at + 4 + size]))
+    return bool(first & 0x80), first & 0x0F, data, at + 4 + size
+
+
+def start_long_lived(conn, path, headers, proto):
+    """Take over ``conn`` for /ws or /events; False for any other path (an ordinary request)."""
+    if path == "/ws":
+        kind = WebSocket
+        if ("websocket" not in headers.get("upgrade", "").lower() or not headers.get("sec-websocket-key")
+                or "upgrade" not in headers.get("connection", "").lower()):
+            conn.reply(400, b"websocket handshake expected\n", False)
+            return True
+    elif path == "/events":
+        kind = EventStream
+    else:
+        return False
+    if proto == "HTTP/1.0":
+        conn.reply(400, b"HTTP/1.1 expected\n", False)
+        return True
+    stream = kind(conn)
+    conn.stream = stream
+    APP.streams.add(stream)
+    rest, conn.buf = conn.buf, b""
+    stream.open(headers)
+    if rest:
+        stream.feed(rest)
+    if APP.draining:
+        stream.going_away()
+    return True
+
+
+class WebSocket:
+    """The server side of one websocket: ticks, echo, ping/pong and the closing handshake."""
+
+    def __init__(self, conn):
+        self.conn = conn
+        self.buf = b""
+        self.sent = 0
+        self.close_sent = False
+        self.fragments = None          # (opcode, [payloads]) of a fragmented message
+        self.timer = None
+
+    def open(self, headers):
+        self.conn.transport.write(b"".join((
+            b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n",
+            b"Sec-WebSocket-Accept: ", ws_accept_key(headers["sec-websocket-key"]), b"\r\n",
+            b"X-App-Version: ", VERSION_BYTES, b"\r\n\r\n")))
+
+    def send(self, opcode, payload=b""):
+        if not self.close_sent and not self.conn.closing:
+            self.conn.transport.write(ws_frame(opcode, payload))
+
+    def tick(self):
+        self.sent += 1
+        self.send(OP_TEXT, b"tick %d " % self.sent + VERSION_BYTES)
+
+    def feed(self, data):
+        self.buf += data
+        while not self.conn.closing:
+            try:
+                frame = ws_parse(self.buf)
+            except FrameError as exc:
+                self.buf = b""
+                self.close(exc.code, str(exc).encode())
+                return
+            if frame is None:
+                return
+            fin, opcode, payload, used = frame
+            self.buf = self.buf[used:]
+            self.handle(fin, opcode, payload)
+
+    def handle(self, fin, opcode, payload):
+        if opcode == OP_CLOSE:
+            if self.close_sent:            # the client answered ours: the handshake is complete
+                self.conn.close()
+            else:                          # the client's close: echo its code, then close
+                self.send(OP_CLOSE, payload[:2])
+                self.close_sent = True
+                self.conn.close()
+        elif opcode == OP_PING:
+            self.send(OP_PONG, payload)
+        elif opcode in (OP_TEXT, OP_BINARY):
+            if fin:
+                self.send(opcode, payload)
+            else:
+                self.fragments = (opcode, [payload])
+        elif opcode == OP_CONT and self.fragments is not None:
+            self.fragments[1].append(payload)
+            if fin:
+                self.send(self.fragments[0], b"".join(self.fragments[1]))
+                self.fragments = None
+
+    def close(self, code, reason=b""):
+        """Start the closing handshake; the connection closes when the client answers, or after
+        CLOSE_GRACE."""
+        if self.close_sent or self.conn.closing:
+            return
+        self.send(OP_CLOSE, struct.pack("!H", code) + reason)
+        self.close_sent = True
+        self.timer = asyncio.get_running_loop().call_later(CLOSE_GRACE, self.conn.close)
+
+    def going_away(self):
+        self.close(GOING_AWAY, b"server going away")
+
+    def peer_gone(self):
+        self.conn.close()
+
+
+class EventStream:
+    """One text/event-stream response (chunked): an event every TICK seconds, `end` at the stop."""
+
+    def __init__(self, conn):
+        self.conn = conn
+        self.sent = 0
+
+    def open(self, headers):
+        self.conn.transport.write(b"".join((
+            b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n",
+            b"X-Accel-Buffering: no\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n",
+            b"X-App-Version: ", VERSION_BYTES, b"\r\n\r\n")))
+        self.event(b"retry: 1000\nevent: hello\ndata: " + VERSION_BYTES + b"\n\n")
+
+    def event(self, text):
+        if not self.conn.closing:
+            self.conn.transport.write(b"%x\r\n%s\r\n" % (len(text), text))
+
+    def tick(self):
+        self.sent += 1
+        self.event(b"id: %d\ndata: tick %d " % (self.sent, self.sent) + VERSION_BYTES + b"\n\n")
+
+    def feed(self, data):
+        """A client sends nothing on an event stream; whatever comes is ignored."""
+
+    def going_away(self):
+        if self.conn.closing:
+            return
+        self.event(b"event: end\ndata: server going away\n\n")
+        self.conn.transport.write(b"0\r\n\r\n")
+        self.conn.close()
+
+    def peer_gone(self):
+        self.conn.close()
+
+
+async def tick_streams():
+    """Every TICK seconds, a message on every open websocket and an event on every event stream."""
+    while True:
+        await asyncio.sleep(TICK)
+        for stream in list(APP.streams):
+            stream.tick()
 
 
 def open_listener():
@@ -387,6 +626,7 @@ async def serve():
     if CRASH_AFTER is not None:
         loop.call_later(CRASH_AFTER, crash)
     sweeper = loop.create_task(sweep_idle())
+    ticker = loop.create_task(tick_streams())
     log("version=%s listen=%s pid=%d" % (VERSION, where, os.getpid()))
 
     await signalled.wait()
@@ -396,8 +636,10 @@ async def serve():
     if inode is not None:
         remove_own_socket(inode)
     APP.draining = True
-    log("signal=%s draining in_flight=%d connections=%d timeout=%gs"
-        % (APP.signal_name, APP.in_flight(), len(APP.connections), DRAIN_TIMEOUT))
+    log("signal=%s draining in_flight=%d connections=%d long_lived=%d timeout=%gs"
+        % (APP.signal_name, APP.in_flight(), len(APP.connections), len(APP.streams), DRAIN_TIMEOUT))
+    for stream in list(APP.streams):
+        stream.going_away()
     now = time.monotonic()
     for conn in list(APP.connections):
         if conn.idle():
@@ -413,6 +655,7 @@ async def serve():
     except asyncio.TimeoutError:
         outcome = "timeout"
     sweeper.cancel()
+    ticker.cancel()
     log("exit drained=%s in_flight=%d connections=%d"
         % (outcome, APP.in_flight(), len(APP.connections)))
     return 0
