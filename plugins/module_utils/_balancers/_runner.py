@@ -283,6 +283,7 @@ class Run(object):
         if waited.ok:
             if not plan.ramps:            # a ramp takes time: count again at the end
                 self.drained_counts = waited.value
+            self.result['released'] = self.adapter.release(self.backend_name, names)
             return
         busy = ', '.join("'%s' %s active" % (n, waited.value[n]) for n in names if waited.value[n])
         msg = ('%s: still active after drain_timeout=%ss (%d polls): %s.'
