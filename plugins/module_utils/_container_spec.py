@@ -28,6 +28,9 @@ import re
 import shlex
 
 SLOTS = ('blue', 'green')
+# Seconds a container gets after its stop signal when nothing else says (the option's default,
+# and a container found without a StopTimeout).
+DEFAULT_STOP_TIMEOUT = 10
 RESERVED_LABEL_PREFIX = 'zerodowntime.'
 
 RESTART_POLICIES = ('no', 'on-failure', 'always', 'unless-stopped')
@@ -85,7 +88,7 @@ CONTAINER_ARGS = dict(
     log_options=dict(type='dict', default={}),
     healthcheck=dict(type='dict', options=HEALTHCHECK_OPTIONS),
     stop_signal=dict(type='str'),
-    stop_timeout=dict(type='int', default=10),
+    stop_timeout=dict(type='int', default=DEFAULT_STOP_TIMEOUT),
     slots=dict(type='dict', default={}, options=dict(
         blue=dict(type='dict', options=SLOT_OPTIONS, default={}),
         green=dict(type='dict', options=SLOT_OPTIONS, default={}),

@@ -29,7 +29,9 @@ __metaclass__ = type
 
 import json
 
-SLOTS = ('blue', 'green')
+from ansible_collections.zerodowntime.deploy.plugins.module_utils._container_spec import (
+    DEFAULT_STOP_TIMEOUT, SLOTS)
+
 ACTIVE, CANDIDATE, PREVIOUS = 'active', 'candidate', 'previous'
 ROLES = (ACTIVE, CANDIDATE, PREVIOUS)
 
@@ -54,6 +56,11 @@ class StateError(Exception):
 
 class PlanError(Exception):
     """The phase cannot be reached from the current state; nothing was changed."""
+
+
+def stop_timeout(value):
+    """Seconds a container gets after its stop signal: its own (0 included), else the default."""
+    return DEFAULT_STOP_TIMEOUT if value is None else value
 
 
 def other_slot(slot):
@@ -427,7 +434,7 @@ def describe(step, service, roles):
     """A line of the plan for humans. ``roles``: role -> view dict at the time the step runs."""
     name = container_name(service, step.role)
     cur = roles.get(step.role) or {}
-    timeout = 10 if cur.get('stop_timeout') is None else cur['stop_timeout']
+    timeout = stop_timeout(cur.get('stop_timeout'))
     if step.action == CREATE:
         return 'create %s in slot %s (image %s)' % (name, step.slot, cur.get('image'))
     if step.action == START:

@@ -80,8 +80,14 @@ class DockerEngine(object):
                 return None
             raise EngineError('inspect image %s: %s' % (ref, _explain(exc)))
 
-    def resolve_image(self, ref, pull):
-        """(image ID, pulled) of ``ref`` under the pull policy. Raises ImageError."""
+    def resolve_image(self, ref, pull, check_mode=False):
+        """(image ID, pulled) of ``ref`` under the pull policy. Raises ImageError. In check mode
+        nothing is pulled: (the ID on the engine or None, whether a real run would pull)."""
+        if check_mode:
+            image_id = self.image_id(ref)
+            if image_id is None and pull == 'never':
+                raise ImageError('image %s is not present on the engine and pull=never' % ref)
+            return image_id, pull == 'always' or image_id is None
         pulled = False
         if pull == 'always':
             self.pull(ref)

@@ -18,11 +18,13 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import copy
+import math
 import re
 import time
 
 from ansible_collections.zerodowntime.deploy.plugins.module_utils import _hotswap as hs
 from ansible_collections.zerodowntime.deploy.plugins.module_utils import _readiness
+from ansible_collections.zerodowntime.deploy.plugins.module_utils import _switch
 from ansible_collections.zerodowntime.deploy.plugins.module_utils._container_spec import (
     CONTAINER_ARGS, SpecError, build_spec, canonical_json, create_args)
 from ansible_collections.zerodowntime.deploy.plugins.module_utils._docker import (
@@ -35,7 +37,8 @@ from ansible_collections.zerodowntime.deploy.plugins.module_utils._sysctl import
 
 STRATEGIES = ('balancer', 'reuseport')
 LOG_LINES = 20
-TIMING_KEYS = ('pull', 'lock', 'create', 'start', 'ready', 'warmup', 'cutover', 'retire', 'total')
+TIMING_KEYS = ('pull', 'lock', 'create', 'start', 'ready', 'warmup', 'switch', 'drain', 'cutover', 'retire',
+               'total')
 _STEP_TIMING = {hs.CREATE: 'create', hs.START: 'start', hs.READY: 'ready', hs.WARMUP: 'warmup',
                 hs.RENAME: 'cutover', hs.STOP: 'retire', hs.REMOVE: 'retire'}
 _NAME = re.compile(r'^[a-zA-Z0-9][a-zA-Z0-9_.-]*$')
@@ -60,6 +63,7 @@ def argument_spec():
     )
     spec.update(copy.deepcopy(CONTAINER_ARGS))
     spec.update(copy.deepcopy(_readiness.READINESS_NESTED_ARGS))
+    spec.update(copy.deepcopy(_switch.SWITCH_ARGS))
     spec.update(DOCKER_CONNECTION_ARGS)
     return spec
 
@@ -128,8 +132,10 @@ class Runner(object):
     container check uses; ``wait_ready``/``warmup`` default to _readiness."""
 
     def __init__(self, engine, service, spec, desired, readiness, keep_failed=False, docker=None,
-                 wait_ready=None, warmup=None, clock=time.monotonic, sleep=time.sleep, wait_healthy=True):
+                 wait_ready=None, warmup=None, clock=time.monotonic, sleep=time.sleep, wait_healthy=True,
+                 hooks=None):
         self.engine = engine
+        self.hooks = hooks         # _switch.Hooks: the balancers, moved at points of the plan
         self.service = service
         self.spec = spec
         self.desired = desired
@@ -141,7 +147,7 @@ class Runner(object):
         self.warmup = warmup or _readiness.run_warmup
         self.clock = clock
         self.sleep = sleep
-        self.timings = dict((k, 0.0) for k in TIMING_KEYS if k not in ('pull', 'lock', 'total'))
+        self.timings = dict((k, 0.0) for k in TIMING_KEYS if k not in ('pull', 'lock', 'switch', 'drain', 'total'))
         self.report = dict(readiness=None, warmup=None, retired=[], candidate_logs=None)
         self.roles = {}
         self.created = set()       # roles whose container this run created
@@ -159,7 +165,9 @@ class Runner(object):
 
     def run(self, plan, state):
         self._bind(state)
-        for index, step in enumerate(plan.steps):
+        for step in plan.steps:
+            if self.hooks is not None:
+                self.hooks.before(step, self)
             start = self.clock()
             try:
                 self._do(step)
@@ -170,6 +178,17 @@ class Runner(object):
             finally:
                 key = _STEP_TIMING[step.action]
                 self.timings[key] = round(self.timings[key] + self.clock() - start, 3)
+        if self.hooks is not None:
+            try:
+                self.hooks.after(self)
+            except _switch.SwitchFailure as exc:
+                active = self.roles.get(hs.ACTIVE)
+                raise HotswapError(
+                    'Service %s: putting the balancers into their end state failed: %s. The containers are '
+                    'in place (active: %s); run again to converge the balancers.'
+                    % (self.service, exc.cause.rstrip('.'),
+                       '%s, slot %s' % (active['name'], active['slot']) if active else 'none'),
+                    cutover=self.cutover)
         return self.report
 
     # ---------------------------------------------------------------- steps
@@ -232,9 +251,16 @@ class Runner(object):
         if stats.get('failed') and options['warmup'].get('fail_on_error', True):
             self._fail(hs.Step(hs.WARMUP, role), stats.get('msg') or 'warmup requests failed')
 
+    def watch(self, name, seconds):
+        """Keep watching container ``name`` for ``seconds``: it must stay running (and healthy,
+        with a HEALTHCHECK) the whole time. Returns what went wrong, or None."""
+        polls = max(1, int(math.ceil(seconds / _switch.WATCH_INTERVAL)))
+        result = self.wait_ready([container_check(name, self.wait_healthy)], seconds + 30, _switch.WATCH_INTERVAL,
+                                 polls, docker=self.docker, clock=self.clock, sleep=self.sleep)
+        return None if result.ok else result.msg
+
     def _stop(self, role, cur):
-        timeout = cur.get('stop_timeout')
-        timeout = 10 if timeout is None else timeout
+        timeout = hs.stop_timeout(cur.get('stop_timeout'))
         record = self.engine.stop(cur['id'], timeout)
         record.update(name=cur['name'], role=role, id=cur['id'])
         self.report['retired'].append(record)
@@ -247,6 +273,10 @@ class Runner(object):
         cur = self.roles.get(step.role) or {}
         what = '%s %s' % (step.action, cur.get('name') or self.name(step.role))
         notes = []
+        keep_reason = None
+        if self.hooks is not None and not self.cutover:
+            # The balancers first: traffic back on the old container before the candidate goes.
+            notes, keep_reason = self.hooks.on_failure(self)
         logs = None
         cand = self.roles.get(hs.CANDIDATE)
         if not self.cutover and cand is not None and step.role == hs.CANDIDATE:
@@ -254,19 +284,21 @@ class Runner(object):
             self.report['candidate_logs'] = logs
             if self.keep_failed:
                 notes.append('%s was kept for debugging (keep_failed=true)' % cand['name'])
+            elif keep_reason:
+                notes.append('%s was kept: %s' % (cand['name'], keep_reason))
             else:
                 try:
                     if cand['status'] == 'running':
-                        self.engine.stop(cand['id'], cand.get('stop_timeout') or 10)
+                        self.engine.stop(cand['id'], hs.stop_timeout(cand.get('stop_timeout')))
                     self.engine.remove(cand['id'])
                     self.roles.pop(hs.CANDIDATE)
                     notes.append('%s was removed' % cand['name'])
                 except EngineError as exc:
                     notes.append('removing %s failed too (%s)' % (cand['name'], exc))
         prev = self.roles.get(hs.PREVIOUS)
-        if step.role == hs.PREVIOUS and prev is not None and prev['id'] in self.started:
+        if step.role == hs.PREVIOUS and prev is not None and prev['id'] in self.started and not keep_reason:
             try:
-                self.engine.stop(prev['id'], prev.get('stop_timeout') or 10)
+                self.engine.stop(prev['id'], hs.stop_timeout(prev.get('stop_timeout')))
                 notes.append('%s was stopped again' % prev['name'])
             except EngineError as exc:
                 notes.append('stopping %s again failed (%s)' % (prev['name'], exc))
@@ -365,11 +397,21 @@ def run_module(module, clock=time.monotonic):
 
     try:
         spec = _validate(params)
+        balancers = _switch.validate(params, service)
     except SpecError as exc:
         module.fail_json(msg='Service %s: invalid options: %s. %s' % (service, exc, nothing), **result)
+    except _switch.SwitchSpecError as exc:
+        module.fail_json(msg=str(exc), **result)
 
     client = module_docker_client(module)
     engine = DockerEngine(client, clock=clock)
+    switch = None
+    if balancers and phase != hs.ABSENT:
+        result.update(balancers=[], reasserted=[], long_lived=None)
+        try:
+            switch = _switch.build(balancers, module, params, check_mode, clock=clock)
+        except _switch.SwitchSpecError as exc:
+            module.fail_json(msg=str(exc), **result)
     engine_local = params['docker_host'].startswith('unix://')
     if params['lock'] == 'release':
         _release_held_lock(module, engine, params, result)
@@ -379,8 +421,10 @@ def run_module(module, clock=time.monotonic):
         if params.get('image'):
             start = clock()
             pull = params['pull'] if phase in (hs.PRESENT, hs.STAGED) else 'never'
-            image_id, _pulled = engine.resolve_image(params['image'], pull)
+            image_id, pulled = engine.resolve_image(params['image'], pull, check_mode=check_mode)
             timings['pull'] = round(clock() - start, 3)
+            if check_mode and pulled:
+                result['plan'].append('pull image %s (pull=%s)' % (params['image'], pull))
             configs = dict((slot, spec.config(slot)) for slot in hs.SLOTS)
             hashes = dict((slot, spec.config_hash(slot)) for slot in hs.SLOTS)
             desired = hs.Desired(params['image'], image_id, configs, hashes)
@@ -423,8 +467,10 @@ def run_module(module, clock=time.monotonic):
     try:
         _decide_and_act(module, engine, client, params, spec, desired, phase, engine_local,
                         result, warnings, started, clock,
-                        release_on_success=lock if params['lock'] == 'last' else None)
+                        release_on_success=lock if params['lock'] == 'last' else None, switch=switch)
     finally:
+        if switch is not None:
+            switch.close()
         if lock is not None and params['lock'] == 'call':     # a held lock outlives the call
             try:
                 lock.release()
@@ -446,7 +492,7 @@ def _release_held_lock(module, engine, params, result):
 
 
 def _decide_and_act(module, engine, client, params, spec, desired, phase, engine_local, result,
-                    warnings, started, clock, release_on_success=None):
+                    warnings, started, clock, release_on_success=None, switch=None):
     service = params['name']
     nothing = 'Nothing was changed.'
     timings = result['timings']
@@ -456,41 +502,59 @@ def _decide_and_act(module, engine, client, params, spec, desired, phase, engine
         state = hs.read_state(service, engine.service_infos(service))
         plan = hs.plan_phase(state, desired, phase, keep_previous=params['keep_previous'], warmup=warmup)
         _preflight(engine, params, spec, state, plan, engine_local)
+        if switch is not None:
+            switch.read_before()
     except (EngineError, SpecError) as exc:
         module.fail_json(msg='Service %s: %s. %s' % (service, str(exc).rstrip('.'), nothing), **result)
-    except (hs.StateError, hs.PlanError) as exc:
+    except (hs.StateError, hs.PlanError, _switch.SwitchSpecError) as exc:
         module.fail_json(msg=str(exc), **result)
 
     lines, predicted = hs.simulate(plan, state, desired, stop_timeout=spec.common['stop_timeout'],
                                    stop_signal=spec.common['stop_signal'])
     warnings += plan.notes
-    result['plan'] = lines
-    result['changed'] = result['changed'] or plan.changes
+    balancers_after = None
+    if switch is not None:
+        lines = _switch.merge_plan(plan, lines, switch, state, predicted)
+        balancers_after = switch.predicted(
+            (predicted.get(hs.ACTIVE) or {}).get('slot'))
+        result.update(switch.results(predicted=balancers_after))
+    result['plan'] = result['plan'] + lines
+    result['changed'] = result['changed'] or plan.changes or bool(switch and switch.would_change(balancers_after))
     if state.active is not None and state.active.health == 'unhealthy' and not plan.changes:
         warnings.append('The active container %s runs the desired version but is unhealthy.'
                         % state.active.name)
     configs_before = dict((r, _member_config(state.members.get(r))) for r in hs.ROLES)
 
     after_roles = predicted
-    if not module.check_mode and plan.changes:
+    if not module.check_mode and (plan.changes or switch is not None):
         runner = Runner(engine, service, spec, desired, params.get('readiness'),
                         keep_failed=params['keep_failed'], docker=client, clock=clock,
-                        wait_healthy=params['wait_healthy'])
+                        wait_healthy=params['wait_healthy'],
+                        hooks=_switch.Hooks(switch, plan) if switch is not None else None)
         try:
             runner.run(plan, state)
         except HotswapError as exc:
             result.update(runner.report)
             timings.update(runner.timings)
+            if switch is not None:
+                timings.update(switch.timings)
+                result.update(switch.results())
             timings['total'] = round(clock() - started, 3)
             after = _safe_state(engine, service)
             sysctl_changed = bool(result['sysctl'] and result['sysctl']['changed'])
-            result['changed'] = sysctl_changed or after is None or _fingerprint(after) != _fingerprint(state)
+            result['changed'] = (sysctl_changed or after is None or _fingerprint(after) != _fingerprint(state)
+                                 or bool(switch and switch.changed))
             result.update(_view(after))
             for warning in warnings:
                 module.warn(warning)
             module.fail_json(msg=exc.msg, **result)
         result.update(runner.report)
         timings.update(runner.timings)
+        if switch is not None:
+            timings.update(switch.timings)
+            result.update(switch.results())
+            result['changed'] = plan.changes or switch.changed or bool(result['sysctl'] and result['sysctl']['changed'])
+            balancers_after = [b['after'] for b in result['balancers']]
         after = _safe_state(engine, service)
         after_roles = _view(after)
         for record in runner.report['retired']:
@@ -509,6 +573,8 @@ def _decide_and_act(module, engine, client, params, spec, desired, phase, engine
             configs_after[role] = next((m.config for m in state.members.values() if m.id == view.get('id')),
                                        None)
     tracker = hs.service_diff(service, _view(state), after_roles, configs_before, configs_after)
+    if switch is not None:
+        switch.diff(tracker, balancers_after)
     if module._diff:
         result['diff'] = tracker.diff()
     result.update(dict((role, after_roles.get(role)) for role in hs.ROLES))

@@ -39,6 +39,25 @@ description:
     time, exits, turns unhealthy, or its warmup fails) removes the candidate (O(keep_failed) keeps
     it), leaves the active container untouched, and fails with the reason and the candidate's
     last log lines.
+  - B(With balancers) (O(balancers)) the module moves the traffic itself, in the same run and under the
+    same lock - no other task between the phases. B(Blue/green) (O(balancers[].members), one member
+    per slot) - stage, ready, warmup, then the B(switch) on every balancer - the candidate's member
+    into rotation (one change), wait until the balancer itself reports it up (O(healthy_timeout)),
+    the old member drained, wait for 0 requests in flight (O(drain_timeout)) - an optional watch
+    (O(watch)), a re-check of every balancer right before the old container is retired, then the
+    retire. B(Rolling) (O(balancers[].member), the one member that serves whichever container) -
+    the member drained before the first change, the container replaced, the member re-checked right
+    before the old container stops, then enabled again once the balancer reports it up.
+  - B(Re-check before capacity goes) - right before a container that no longer serves is stopped,
+    the module reads every balancer again. A member the balancer put back into rotation (a reload
+    or restart that forgot the runtime state) is drained again, and its drain waited for again;
+    each such re-assertion is returned in RV(reasserted) and warned about.
+  - B(Failure before the old container is retired) (the candidate not ready, the balancer not
+    reporting it up in time, a drain timeout, a failed watch) puts every balancer this run changed
+    back - the old member into rotation with its weight from before, the candidate's member
+    drained - and then removes the candidate. The message says which balancers were put back and
+    which could not be; a candidate that a balancer which could not be put back may still send
+    requests to is kept running (and the message says so).
   - A per-service lock on the Docker engine keeps two deploys of one service from interleaving
     (O(lock_timeout), O(lock_ttl)). A run that calls the module several times (stage, then
     promote) holds it across its calls with O(lock=hold) and O(lock_owner), and releases it with
@@ -384,6 +403,115 @@ options:
         is killed.
     type: int
     default: 10
+  balancers:
+    description:
+      - The balancers in front of the service. With them the module switches the traffic itself (see
+        the description) - blue/green with O(balancers[].members), rolling with O(balancers[].member);
+        every entry uses the same one of the two.
+      - Blue/green works with O(state=present), O(state=staged) (the candidate's member stays
+        drained), O(state=promoted) (the switch, then the retire) and O(state=rolled_back) (back to
+        the previous container - started if stopped, ready, switch, the current one retired; no
+        pull). Rolling works with O(state=present) and O(state=rolled_back).
+      - A run that switches nothing still makes sure the active slot's member is in rotation and the
+        other slot's member drained (blue/green), or that the member is in rotation (rolling);
+        C(changed) only when a balancer had to change.
+      - Invalid entries fail before any change, naming the entry (C(balancers[1] ...)).
+    type: list
+    elements: dict
+    suboptions:
+      balancer:
+        description:
+          - The kind of balancer, as O(zerodowntime.deploy.balancer_member#module:balancer).
+        type: str
+        required: true
+        choices: [apache, caddy, haproxy, nginx]
+      backend:
+        description:
+          - The backend, as O(zerodowntime.deploy.balancer_member#module:backend).
+        type: str
+        required: true
+      members:
+        description:
+          - Blue/green - the member of each slot (names as
+            O(zerodowntime.deploy.balancer_member#module:member)). The active slot's member is in
+            rotation, the other one drained (parked) between deploys.
+          - Mutually exclusive with O(balancers[].member); one of the two is required.
+        type: dict
+        suboptions:
+          blue:
+            description: The member that reaches the V(blue) slot.
+            type: str
+            required: true
+          green:
+            description: The member that reaches the V(green) slot.
+            type: str
+            required: true
+      member:
+        description:
+          - Rolling - the one member that serves whichever container is active (for example
+            O(strategy=reuseport) with both slots on one port). It is drained before the first change
+            of a swap, re-checked right before the old container stops, and enabled again at the end.
+          - When the container is already the desired one, nothing is drained; the member is only
+            made sure to be in rotation.
+        type: str
+      connection:
+        description:
+          - How to reach the balancer - the connection options of
+            M(zerodowntime.deploy.balancer_member), as they are there - C(haproxy_socket),
+            C(apache_url), C(apache_username), C(apache_password), C(apache_validate_certs),
+            C(apache_ca_path), C(apache_client_cert), C(apache_client_key),
+            C(apache_stale_busy_after), C(nginx_config), C(nginx_container), C(nginx_binary),
+            C(nginx_main_config), C(nginx_pid_file), C(caddy_admin), C(caddy_origin),
+            C(caddy_validate_certs), C(caddy_ca_path), C(caddy_client_cert), C(caddy_client_key),
+            C(request_timeout), C(poll_interval), and C(healthy_timeout) (this balancer's, instead of
+            O(healthy_timeout)).
+          - Validated like that module's options; an unknown key fails before any change.
+        type: dict
+        default: {}
+  drain_timeout:
+    description:
+      - With O(balancers) - seconds to wait for the old member's requests in flight to finish after it
+        was drained (each balancer, each drain).
+    type: float
+    default: 300
+  on_drain_timeout:
+    description:
+      - With O(balancers) - what happens when O(drain_timeout) passes with requests (or long-lived
+        connections - websockets, server-sent events, long polls) still open on the old member.
+      - V(fail) - fail the deploy before the old container is retired - the balancers are put back,
+        the candidate is removed, the old container keeps serving and nothing is lost. The default,
+        because a deploy should never cut a user's connection unless told so, and because a drain
+        that does not end is usually something the operator wants to see (a stuck request, a
+        drain_timeout shorter than the longest request).
+      - V(close) - go on - the old container gets its graceful stop signal (O(stop_signal)), which a
+        well-behaved app answers by closing what remains cleanly (close frame, end of stream); what
+        was still open is counted in RV(long_lived).
+    type: str
+    default: fail
+    choices: [fail, close]
+  healthy_timeout:
+    description:
+      - With O(balancers) - seconds to wait until the balancer itself reports a member it put into
+        rotation as up (its own health checks), before the old member is drained. A balancer entry
+        may set its own in O(balancers[].connection).
+    type: float
+    default: 60
+  watch:
+    description:
+      - With O(balancers) (blue/green) - seconds to watch the new container under real traffic before
+        the old member is drained - it must stay running (and healthy, with a HEALTHCHECK) the whole
+        time. During the watch the old member stays in rotation at weight 1, so that the balancer
+        itself has a fallback the moment the candidate fails its health check; a failed watch puts
+        everything back. Balancers without weights (Caddy) drain the old member at once.
+      - V(0) - no watch.
+    type: float
+    default: 0
+  min_active:
+    description:
+      - With O(balancers) - the last-member guard of M(zerodowntime.deploy.balancer_member) - a drain
+        that would leave fewer members of the backend serving fails (before the drain) instead.
+    type: int
+    default: 1
   slots:
     description:
       - Settings that differ between the slots. Both slots run at the same time during a swap,
@@ -455,8 +583,18 @@ notes:
     published host port already taken, an unreachable engine, a lock held by another deploy.
   - A failure after the cutover (for example retiring the old container) fails the task, says
     what runs now, and leaves the rest for the next run, which converges.
-  - Traffic moves only as the strategy and the balancer move it; this module never edits a
-    balancer (see M(zerodowntime.deploy.balancer_member) and the C(blue_green) role).
+  - Without O(balancers), traffic moves only as the strategy and the balancer move it; this module
+    never edits a balancer then (see M(zerodowntime.deploy.balancer_member) and the C(blue_green) role).
+  - With O(balancers), the balancer connection options are those of
+    M(zerodowntime.deploy.balancer_member) (O(balancers[].connection)), and the Docker connection
+    options of this module serve an nginx in a container (C(nginx_container)) too.
+  - "With O(balancers), O(state=absent) does not touch the balancers: take the members out first."
+  - "Check mode with O(balancers) reads the balancers (nothing else) and reports the balancer steps in
+    RV(plan) and the members' states before and after in the diff."
+  - "Check mode pulls nothing: an image that a real run would pull is reported in RV(plan) as
+    C(pull image ...), and its ID is not known then."
+  - "A member whose health the balancer does not check (nginx open source, a server without
+    C(check)) counts as up as soon as it is in rotation.
 seealso:
   - module: zerodowntime.deploy.wait_ready
     description: The readiness checks this module runs on the candidate.
@@ -554,6 +692,96 @@ EXAMPLES = r'''
         vars: {HOST_PORT: "9001"}
       green:
         vars: {HOST_PORT: "9002"}
+
+- name: Blue/green behind HAProxy in one run - switch, 30 s watch, re-check, retire
+  zerodowntime.deploy.container_hotswap:
+    name: api
+    image: registry.example.com/api:3.2.0
+    network_mode: host
+    slots:
+      blue:
+        env: {APP_PORT: "9001"}
+      green:
+        env: {APP_PORT: "9002"}
+    readiness:
+      checks:
+        - type: http
+          url: http://127.0.0.1:${APP_PORT}/health
+    keep_previous: true
+    balancers:
+      - balancer: haproxy
+        backend: api
+        members: {blue: api_blue, green: api_green}
+        connection:
+          haproxy_socket: /run/haproxy/admin.sock
+    watch: 30
+    drain_timeout: 120
+  register: deployed
+
+- name: Swap back to the previous container through the balancers (no pull)
+  zerodowntime.deploy.container_hotswap:
+    name: api
+    state: rolled_back
+    network_mode: host
+    slots:
+      blue:
+        env: {APP_PORT: "9001"}
+      green:
+        env: {APP_PORT: "9002"}
+    readiness:
+      checks:
+        - type: http
+          url: http://127.0.0.1:${APP_PORT}/health
+    balancers:
+      - balancer: haproxy
+        backend: api
+        members: {blue: api_blue, green: api_green}
+        connection:
+          haproxy_socket: /run/haproxy/admin.sock
+
+- name: Two balancers (HAProxy and Apache) switched together; websockets closed after 10 minutes
+  zerodowntime.deploy.container_hotswap:
+    name: chat
+    image: registry.example.com/chat:5.0
+    network_mode: host
+    stop_signal: SIGTERM
+    slots:
+      blue:
+        env: {APP_PORT: "7001"}
+      green:
+        env: {APP_PORT: "7002"}
+    balancers:
+      - balancer: haproxy
+        backend: chat
+        members: {blue: chat1, green: chat2}
+        connection: {haproxy_socket: /run/haproxy/admin.sock}
+      - balancer: apache
+        backend: chat
+        members: {blue: "http://10.0.0.5:7001", green: "http://10.0.0.5:7002"}
+        connection:
+          apache_url: https://lb2.example.com/balancer-manager
+          apache_username: admin
+          apache_password: "{{ vault_balancer_password }}"
+    drain_timeout: 600
+    on_drain_timeout: close
+  register: chat
+
+- name: Rolling - one backend member, drained, replaced on its shared port, enabled again
+  zerodowntime.deploy.container_hotswap:
+    name: app1
+    image: registry.example.com/app:2.0
+    strategy: reuseport
+    env: {APP_PORT: "8081"}
+    readiness:
+      checks:
+        - type: http
+          url: http://127.0.0.1:8081/version
+          body: "2.0"
+    balancers:
+      - balancer: haproxy
+        backend: app
+        member: app1
+        connection: {haproxy_socket: /run/haproxy/admin.sock}
 
 - name: Remove the service
   zerodowntime.deploy.container_hotswap:
@@ -743,9 +971,81 @@ lock:
     owner: deploy-4k2m9q7x1c0v8b3n
     reentered: true
     expires_in: 3412
+balancers:
+  description:
+    - With O(balancers) - one entry per balancer, in order (in check mode C(after) is the plan).
+  returned: when O(balancers) is given (not with O(state=absent))
+  type: list
+  elements: dict
+  contains:
+    balancer:
+      description: The kind of balancer.
+      type: str
+    backend:
+      description: The backend.
+      type: str
+    before:
+      description: The members of this entry (both slots', or the rolling one) before the run - C(state),
+        C(weight), C(health), C(status), by name.
+      type: dict
+    after:
+      description: The same, at the end.
+      type: dict
+    up_seconds:
+      description: Seconds spent putting members into rotation and waiting until the balancer reported them up.
+      type: float
+    drain_seconds:
+      description: Seconds spent waiting for drained members to reach 0 in flight.
+      type: float
+    active_at_switch:
+      description: Requests or connections the old member (rolling - the member) still had when it was
+        drained; V(null) when nothing was drained.
+      type: int
+    reasserted:
+      description: This balancer's re-assertions (see RV(reasserted)).
+      type: list
+      elements: dict
+  sample:
+    - balancer: haproxy
+      backend: api
+      before: {api_blue: {state: enabled, weight: 100, health: up, status: UP},
+               api_green: {state: drained, weight: 100, health: down, status: DOWN}}
+      after: {api_blue: {state: drained, weight: 100, health: up, status: DRAIN},
+              api_green: {state: enabled, weight: 100, health: up, status: UP}}
+      up_seconds: 0.62
+      drain_seconds: 0.41
+      active_at_switch: 12
+      reasserted: []
+reasserted:
+  description:
+    - Every member a balancer lost the state of during the run (a reload, a restart) and that the
+      module set again before capacity was removed - C(balancer), C(backend), C(member), C(found)
+      (C(state), C(weight), C(status) the balancer reported), C(wanted) (C(state), C(weight); V(null)
+      weight - any), C(phase) (the step it was about to take).
+  returned: when O(balancers) is given (not with O(state=absent))
+  type: list
+  elements: dict
+  sample:
+    - balancer: haproxy
+      backend: api
+      member: api_blue
+      found: {state: enabled, weight: 100, status: UP}
+      wanted: {state: drained, weight: null}
+      phase: stopping api-previous
+long_lived:
+  description:
+    - Connections still open on the old member - C(open_at_switch) (its active count when it was
+      drained, summed over the balancers), C(open_at_deadline) (still open when O(drain_timeout)
+      passed) and C(closed) (of those, closed by the graceful stop with O(on_drain_timeout=close)).
+    - All V(0) in check mode.
+  returned: when O(balancers) is given (not with O(state=absent))
+  type: dict
+  sample: {open_at_switch: 14, open_at_deadline: 2, closed: 2}
 timings:
   description: Seconds per phase - C(pull), C(lock), C(create), C(start), C(ready), C(warmup),
-    C(cutover) (renames), C(retire) (graceful stops and removals), C(total).
+    C(switch) (balancer changes and waiting until the balancers report members up, without the drain
+    wait and the watch), C(drain) (waiting for 0 in flight), C(cutover) (renames), C(retire) (graceful
+    stops and removals), C(total).
   returned: always
   type: dict
   sample:
@@ -755,6 +1055,8 @@ timings:
     start: 0.187
     ready: 1.412
     warmup: 0.0
+    switch: 0.0
+    drain: 0.0
     cutover: 0.03
     retire: 0.421
     total: 2.214
