@@ -363,7 +363,6 @@ class HaproxyAdapter(BalancerAdapter):
                    'It applied the other commands of the same request: %s.' % ', '.join(repr(c) for c in done)
                    if done else 'Nothing was changed.'), partial=bool(done))
 
-
     def connections(self, backend):
         text = self.api.request(['show servers conn %s' % backend])[0]
         _raise_on_cli_error(text, 'show servers conn', self.describe())
