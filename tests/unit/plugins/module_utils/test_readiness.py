@@ -728,8 +728,7 @@ class FakeStream:
         self.closed = False
 
     def __iter__(self):
-        for event in self.events:
-            yield event
+        yield from self.events
         if self.block is not None:
             self.block.wait(5)
 
