@@ -130,6 +130,13 @@ options:
       - Wait until the state is real before returning.
       - For V(drained) and V(disabled) - until the member's active count is 0, at most O(drain_timeout).
         A member that is DOWN or already drained returns at once when nothing is active.
+      - Then, for V(drained), the balancer lets go of the idle keep-alive connections it keeps to
+        the member, so that a graceful server behind it can exit at once instead of waiting for
+        connections nobody will use (RV(released)). HAProxy keeps them in its server pool
+        (C(http-reuse)) even in drain - the member is put into maintenance, where HAProxy closes
+        them, until C(show servers conn) counts none (1 second at most), and back to drain - it
+        reads V(drained) afterwards, and a rerun finds nothing to release. V(disabled) is
+        maintenance already.
       - For V(enabled) - until the balancer reports the member healthy, at most O(healthy_timeout)
         (HAProxy - C(UP) with its health counter at the top, so a server leaving maintenance counts only
         once a check has passed, given C(fall) of 2 or more; Apache - no C(Err)/C(HcFl) flag;
@@ -433,6 +440,15 @@ drain_seconds:
   returned: success
   type: float
   sample: 2.41
+released:
+  description:
+    - What was done so that the balancer lets go of its idle (pooled keep-alive) connections to the
+      drained members once they had nothing in flight, or null when nothing was needed (no idle
+      connection, a member already in maintenance, a balancer that needs nothing or cannot, see
+      O(wait)).
+  returned: after a drain wait that ended in time
+  type: str
+  sample: "app1: 6 connection(s) before, 0 after maintenance"
 drain_timed_out:
   description: True when O(drain_timeout) passed with requests still active (and O(on_drain_timeout=proceed)).
   returned: on a drain timeout
