@@ -56,8 +56,10 @@ STAT_COLUMNS = ('pxname', 'svname', 'qcur', 'scur', 'status', 'check_status', 'c
 STATE_COLUMNS = ('be_name', 'srv_name', 'srv_op_state', 'srv_admin_state', 'srv_uweight',
                  'srv_iweight')
 MAX_RESPONSE = 16 * 1024 * 1024
-# ``show servers conn``: the connections a server still has in HAProxy's pools and in use.
-CONN_COLUMNS = ('used_cur', 'safe_nb', 'unsafe_nb', 'idle_cur')
+# ``show servers conn``: the connections a server has in use, and idle in HAProxy's pools
+# (idle_cur, which is safe_nb + unsafe_nb; those two where idle_cur is missing).
+CONN_USED = 'used_cur'
+CONN_IDLE = (('idle_cur',), ('safe_nb', 'unsafe_nb'))
 RELEASE_TIMEOUT = 1.0
 RELEASE_POLL = 0.02
 
@@ -280,18 +282,19 @@ def member_from_rows(state_row, stat_row, where='HAProxy'):
 
 
 def parse_servers_conn(text, backend, where='HAProxy'):
-    """{server: connections left (sum of CONN_COLUMNS present)} from ``show servers conn``."""
+    """{server: connections in use + idle} from ``show servers conn``."""
     lines = [line for line in text.splitlines() if line.strip()]
     if not lines or not lines[0].startswith('# '):
         raise BalancerResponseError(
             "Unexpected 'show servers conn' output from %s (no '# bkname/svname ...' header): %r"
             % (where, _excerpt(text)))
     header = lines[0][2:].split()
-    columns = [header.index(c) for c in CONN_COLUMNS if c in header]
-    if not header or header[0] != 'bkname/svname' or not columns:
+    idle = next((names for names in CONN_IDLE if all(n in header for n in names)), None)
+    if header[:1] != ['bkname/svname'] or CONN_USED not in header or idle is None:
         raise BalancerResponseError(
-            "Unexpected 'show servers conn' output from %s: header %r has none of %s"
-            % (where, _excerpt(lines[0]), ', '.join(CONN_COLUMNS)))
+            "Unexpected 'show servers conn' output from %s: header %r lacks bkname/svname, %s or %s"
+            % (where, _excerpt(lines[0]), CONN_USED, ' and '.join(CONN_IDLE[0])))
+    columns = [header.index(c) for c in (CONN_USED,) + idle]
     counts = {}
     for line in lines[1:]:
         fields = line.split()

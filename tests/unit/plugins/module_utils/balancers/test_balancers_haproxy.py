@@ -338,9 +338,13 @@ def conn(unsafe, safe):
 
 
 def test_parse_servers_conn_sums_what_the_server_still_holds():
-    assert _haproxy.parse_servers_conn(conn(1, 4), 'app') == {'green': 10, 'blue': 8}
+    assert _haproxy.parse_servers_conn(conn(1, 4), 'app') == {'green': 5, 'blue': 5}
+    without_idle_cur = conn(1, 4).replace(' idle_cur ', ' idle_xx ')
+    assert _haproxy.parse_servers_conn(without_idle_cur, 'app') == {'green': 5, 'blue': 5}
     with pytest.raises(BalancerResponseError, match="no '# bkname/svname"):
         _haproxy.parse_servers_conn('Unknown command\n', 'app')
+    with pytest.raises(BalancerResponseError, match='lacks bkname/svname, used_cur or idle_cur'):
+        _haproxy.parse_servers_conn('# bkname/svname used_cur\napp/blue 0\n', 'app')
 
 
 def test_release_sends_a_drained_member_to_maint_until_its_idle_connections_are_gone_then_drain():
@@ -353,7 +357,7 @@ def test_release_sends_a_drained_member_to_maint_until_its_idle_connections_are_
         ['show stat', 'show servers state'], ['show servers conn app'],
         ['set server app/green state maint'], ['show servers conn app'], ['show servers conn app'],
         ['set server app/green state drain']]
-    assert done == 'green: 6 connection(s) before, 0 after maintenance'
+    assert done == 'green: 3 connection(s) before, 0 after maintenance'
     assert ticks == [0.02]
 
 
@@ -371,7 +375,7 @@ def test_release_is_bounded_and_always_puts_the_member_back_to_drain():
                   *([conn(0, 3)] * 11 + ['\n']))
     ticks = []
     adapter = HaproxyAdapter(api, clock=lambda: len(ticks) * 0.1, sleep=ticks.append)
-    assert adapter.release('app', ['green']) == 'green: 6 connection(s) before, 6 after maintenance'
+    assert adapter.release('app', ['green']) == 'green: 3 connection(s) before, 3 after maintenance'
     assert api.requests[-1] == ['set server app/green state drain'] and len(ticks) == 10
     api = FakeApi(read_fixture('haproxy/read_draining_busy.txt'), conn(0, 3), '\n', conn(0, 0),
                   'No such server.\n\n')
