@@ -258,3 +258,14 @@ def test_invalid_balancers_fail_before_any_engine_call(api, capsys):
     assert result['failed'] and result['msg'].startswith(
         "container_hotswap: service web: balancers[0] (haproxy backend 'app'): connection: unknown option(s) socket")
     assert api.calls == []
+
+
+def test_an_apache_password_in_a_connection_is_never_shown(api, balancer, capsys):
+    from ansible_collections.zerodowntime.deploy.tests.unit.plugins.modules.module_runner import run_module as run_raw
+    entry = dict(balancer='apache', backend='app', members=dict(blue='b', green='g'),
+                 connection=dict(apache_url='http://127.0.0.1:8/balancer-manager', apache_username='admin',
+                                 apache_password='s3cr3t-pw', poll_interval=0.01))
+    args = dict(BASE, balancers=[entry], _ansible_check_mode=True)
+    result = run_raw(capsys, container_hotswap.main, args, invocation=True)
+    assert 's3cr3t-pw' not in repr(result)
+    assert result['invocation']['module_args']['balancers'][0]['connection']['apache_username'] == 'admin'

@@ -104,6 +104,9 @@ class FakeAdapter(object):
         self.calls.append(('release', tuple(names)))
         return 'released %s' % ', '.join(names)
 
+    def persistence(self):
+        return None
+
     def close(self):
         self.calls.append(('close',))
 

@@ -248,7 +248,7 @@ def test_a_reload_before_the_retire_is_reasserted_and_waited_for_again():
         found=dict(state=ENABLED, weight=100, status=''), wanted=dict(state=DRAINED, weight=None))]
     assert timeline(deploy.api) == ['create_container', 'start', 'g=enabled', 'b=drained', 'rename', 'rename',
                                     'b=drained', 'stop', 'remove_container']
-    assert any('lost the state this run set' in w for w in deploy.warnings)
+    assert any('lost the state this run holds' in w for w in deploy.warnings)
 
 
 def test_a_balancer_that_cannot_be_put_back_keeps_the_candidate_and_says_so():
@@ -283,7 +283,7 @@ def test_an_unreachable_balancer_fails_before_any_change():
     adapter.on_read = down
     with pytest.raises(_switch.SwitchSpecError) as err:
         Deploy({A: ('blue', RUN, False)}, [adapter])
-    assert str(err.value) == ("container_hotswap: balancers[0] (haproxy backend 'app'): HAProxy runtime API at "
+    assert str(err.value) == ("container_hotswap: service web: balancers[0] (haproxy backend 'app'): HAProxy runtime API at "
                               "/run/haproxy/admin.sock: connection refused Nothing was changed.")
 
 
@@ -449,3 +449,12 @@ def test_connection_options_reach_the_adapter_and_healthy_timeout_is_per_balance
     assert member_params['haproxy_socket'] == 'tcp://127.0.0.1:9999'
     assert member_params['healthy_timeout'] == 7 and member_params['request_timeout'] == 3
     assert member_params['drain_timeout'] == 300 and member_params['min_active'] == 1
+
+
+def test_the_documented_connection_options_are_the_ones_accepted():
+    import re
+    import yaml
+    from ansible_collections.zerodowntime.deploy.plugins.modules import container_hotswap
+    doc = yaml.safe_load(container_hotswap.DOCUMENTATION)
+    text = ' '.join(doc['options']['balancers']['suboptions']['connection']['description'])
+    assert tuple(sorted(re.findall(r'C\(([a-z_]+)\)', text))) == _switch.CONNECTION_KEYS
