@@ -361,7 +361,7 @@ def test_release_sends_a_drained_member_to_maint_until_its_idle_connections_are_
     adapter = HaproxyAdapter(api, clock=lambda: len(ticks) * 0.02, sleep=ticks.append)
     done = adapter.release('app', ['blue', 'green'])
     assert api.requests == [
-        ['show stat', 'show servers state'], ['show servers conn app'],
+        ['show stat', 'show servers state', 'show info'], ['show servers conn app'],
         ['set server app/green state maint'], ['show servers conn app'], ['show servers conn app'],
         ['set server app/green state drain']]
     assert done == 'green: 3 connection(s) before, 0 after maintenance'
@@ -371,10 +371,10 @@ def test_release_sends_a_drained_member_to_maint_until_its_idle_connections_are_
 def test_release_changes_nothing_without_idle_connections_or_drained_members():
     api = FakeApi(read_fixture('haproxy/read_draining_busy.txt'), conn(0, 0))
     assert HaproxyAdapter(api).release('app', ['green']) is None
-    assert api.requests == [['show stat', 'show servers state'], ['show servers conn app']]
+    assert api.requests == [['show stat', 'show servers state', 'show info'], ['show servers conn app']]
     api = FakeApi(read_fixture('haproxy/read_draining_busy.txt'))
     assert HaproxyAdapter(api).release('app', ['spare', 'blue']) is None, 'maint, enabled: not drained'
-    assert api.requests == [['show stat', 'show servers state']]
+    assert api.requests == [['show stat', 'show servers state', 'show info']]
 
 
 def test_release_is_bounded_and_always_puts_the_member_back_to_drain():
