@@ -53,8 +53,8 @@ QUICK_SWAPS = dict(baseline=2, plumbing=2, blue_green=2, rolling_restart=1)
 # The kinds whose runs get the swap counts of the collection's strategies and share the time budget:
 # ours and the peers they are measured against.
 BUDGETED_KINDS = ('ours', 'peer')
-BLUE_GREEN_TRAFFIC = ('reuseport', 'haproxy', 'apache', 'nginx')
-ROLLING_BALANCERS = ('haproxy', 'apache', 'nginx')
+BLUE_GREEN_TRAFFIC = ('reuseport', 'haproxy', 'apache', 'nginx', 'caddy')
+ROLLING_BALANCERS = ('haproxy', 'apache', 'nginx', 'caddy')
 DEFAULT_BACKENDS = 3
 # The baseline doing by hand what blue_green does with that traffic strategy (wall-time target).
 HAND_SCRIPTS = dict(reuseport='reuseport-sigquit-migrate-on', haproxy='haproxy-runtime-api')
