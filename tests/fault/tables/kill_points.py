@@ -9,10 +9,9 @@ from harness import states
 from harness.killpoints import KillPoint
 from tables import defects
 
-STAGE = 'Stage the candidate in the free slot (the active container is untouched)'
-CUTOVER = "Enable the new slot's member and drain the old one's, on each balancer"
-PROMOTE = 'Promote the candidate and retire the old container gracefully'
-SWAP = 'Swap the container start-first on the shared port'
+# blue_green: a deploy is one container_hotswap run (stage, switch every balancer, retire), on a
+# shared port too; only a shared port with a watch window runs in phases (WATCH, PROMOTE_SHARED).
+SWAP = 'Swap the container in one run - stage, switch every balancer, retire (or put it all back)'
 WATCH = 'Keep watching the new container for the watch window'
 PROMOTE_SHARED = 'Promote the candidate and stop the old container gracefully'
 DRAIN = "Drain this backend's member and wait until nothing is in flight"
@@ -29,17 +28,14 @@ def _front(service):
     return service.url
 
 
+# The phase boundaries are inside the one module run: the kills land in its states.
 HAPROXY = [
-    KillPoint('hap-before-stage', STAGE),
-    KillPoint('hap-in-readiness', STAGE, reached=states.candidate_running, note='candidate up, not ready yet'),
-    KillPoint('hap-before-cutover', CUTOVER),
-    KillPoint('hap-in-drain', CUTOVER, reached=states.active_member_draining, hold=_front,
-              note='cut over, old member draining a request'),
-    KillPoint('hap-before-promote', PROMOTE),
-    KillPoint('hap-in-retire', PROMOTE, reached=states.old_container_retiring, hold=_old_slot,
+    KillPoint('hap-before-swap', SWAP),
+    KillPoint('hap-in-readiness', SWAP, reached=states.candidate_running, note='candidate up, not ready yet'),
+    KillPoint('hap-in-drain', SWAP, reached=states.active_member_draining, hold=_front,
+              note='switched, old member draining a request'),
+    KillPoint('hap-in-retire', SWAP, reached=states.old_container_retiring, hold=_old_slot,
               note='old container stopping with a request in flight'),
-    # No point after the promote: a deploy that cut over ends with it (the promote releases the
-    # lock), and the park step runs only when nothing moved - a first deploy or the same image.
 ]
 
 REUSEPORT = [

@@ -8,7 +8,6 @@ the step and the cause."""
 
 import os
 import re
-import time
 
 from harness.rollback import RollbackCase, in_flight_per_client, sent_within
 from tables import defects, kill_points
@@ -19,12 +18,13 @@ def failed_at(task):
     return "failed at '%s'" % re.escape(task)
 
 
-STAGE = failed_at(kill_points.STAGE)
 WATCH = failed_at(kill_points.WATCH)
-CUTOVER = failed_at(kill_points.CUTOVER)
-# Without a watch window the reuseport swap is one module call, and its message is the failure
-# message: it names the step itself ('ready <name>-candidate failed').
-SWAP_READY = r'ready zdt-fault-\S+-candidate failed'
+# A deploy is one module run (the balancer strategies, and a shared port without a watch window):
+# its message is the failure message and names the step itself.
+READY = r'ready zdt-fault-\S+-candidate failed'
+WARMUP = r'warmup zdt-fault-\S+-candidate failed'
+SWITCH_WATCH = r'switch to zdt-fault-\S+-candidate failed: watch of zdt-fault-\S+-candidate'
+BALANCER = r"balancers\[0\] \(haproxy backend 'app'\)"
 
 # Seconds: the candidate crashes or turns unhealthy this long after it started, well after a
 # slow stage and cutover; the watch window is longer still (a crash ends it at once).
@@ -70,33 +70,8 @@ def unknown_candidate_member(service, variables):
     variables['blue_green_balancers'][0]['members'][candidate] = 'no-such-server'
 
 
-def balancer_took_candidate_out(service):
-    """Hold the watch until HAProxy's own check has taken the candidate out: which of the two,
-    the watch or the balancer, notices first is a race, decided by load and check intervals - the
-    test starts from the moment the balancer has won it, as it does on any busy controller."""
-    deadline = time.monotonic() + 2 * LATE
-    while time.monotonic() < deadline:
-        servers = service.front.servers()
-        if any(s['state'] == 'enabled' and not s['up'] for s in servers.values()):
-            return
-        time.sleep(0.1)
-    raise AssertionError('HAProxy never took the candidate out: %s' % service.front.servers())
-
-
-def rescue_late(service):
-    """A crash ends the watch at once, and whether the balancer takes the dead candidate out before
-    the rescue has put the old member back is decided by tenths of a second: held here, the
-    rescue starts two seconds after the balancer did - a busy controller."""
-    balancer_took_candidate_out(service)
-    time.sleep(2)
-
-
-def nothing(service):
-    pass
-
-
-BALANCER_FIRST = (kill_points.WATCH, balancer_took_candidate_out, nothing)
-RESCUE_LATE = ('Put the traffic back on the old slot', rescue_late, nothing)
+# The watch of the balancer strategies and the put-back after it are inside the module run: no task
+# boundary to hold them at. Only the shared port's watch (WATCH) is a task of its own.
 
 
 def hide_socket(service):
@@ -109,11 +84,11 @@ def restore_socket(service):
 
 
 CASES = [
-    RollbackCase('never-ready-haproxy', 'haproxy', 'never-ready', STAGE, r'not ready|[Tt]imed out|timeout',
+    RollbackCase('never-ready-haproxy', 'haproxy', 'never-ready', READY, r'[Nn]ot ready|[Tt]imed out|timeout',
                  vary=quick_readiness),
-    RollbackCase('never-listens-reuseport', 'reuseport', 'v3', SWAP_READY, r'Not ready after',
+    RollbackCase('never-listens-reuseport', 'reuseport', 'v3', READY, r'Not ready after',
                  vary=never_listens),
-    RollbackCase('crash-in-warmup-haproxy', 'haproxy', 'crash-after-ready', STAGE, r'warm',
+    RollbackCase('crash-in-warmup-haproxy', 'haproxy', 'crash-after-ready', WARMUP, r'warm',
                  vary=warmup_outlives_a_crash),
     # During the watch the old member stays in rotation at weight 1 (blue_green_watch), so HAProxy
     # always has a member to send requests to. What a crashing candidate costs depends on the
@@ -123,8 +98,8 @@ CASES = [
     #   inter 500 ms, at most 1.5 s with the check's own timing - plus the requests in flight on
     #   it when it crashed (502, or 'closed' for a reused client connection). No deploy tool
     #   can save them; this case bounds them by what the load can send in that window.
-    RollbackCase('crash-in-watch-haproxy', 'haproxy', 'crash-after-ready', WATCH, r'exited',
-                 vary=watched({'APP_CRASH_AFTER': str(LATE)}), fault=RESCUE_LATE,
+    RollbackCase('crash-in-watch-haproxy', 'haproxy', 'crash-after-ready', SWITCH_WATCH, r'exited',
+                 vary=watched({'APP_CRASH_AFTER': str(LATE)}),
                  may_fail=sent_within(HAPROXY_TAKE_OUT, 'strict front: routed to the crashed candidate until '
                                       'HAProxy took it out, or in flight on it', 'status 503', 'status 502',
                                       'closed')),
@@ -133,8 +108,8 @@ CASES = [
     #   crashes die with it: HAProxy closes their reused client connections for the client to
     #   retry ('closed') or answers 502; without L7 retries (retry-on empty-response) in the front,
     #   no deploy tool can save them. Each load client has one request in flight: one each.
-    RollbackCase('crash-in-watch-haproxy-forgiving', 'forgiving', 'crash-after-ready', WATCH, r'exited',
-                 vary=watched({'APP_CRASH_AFTER': str(LATE)}), fault=RESCUE_LATE,
+    RollbackCase('crash-in-watch-haproxy-forgiving', 'forgiving', 'crash-after-ready', SWITCH_WATCH, r'exited',
+                 vary=watched({'APP_CRASH_AFTER': str(LATE)}),
                  may_fail=in_flight_per_client('forgiving front: the requests in flight on the candidate when '
                                                'it crashed', 'closed', 'status 502')),
     # A candidate that crashes while it shares the port resets the connections it holds - the
@@ -143,12 +118,13 @@ CASES = [
     RollbackCase('crash-in-watch-reuseport', 'watched', 'crash-after-ready', WATCH, r'exited',
                  vary=watched({'APP_CRASH_AFTER': str(LATE)}),
                  may_fail=in_flight_per_client('the connections the crashed candidate held', 'reset', 'closed')),
-    RollbackCase('unhealthy-in-watch-haproxy', 'haproxy', 'v3', WATCH, r'unhealthy',
-                 vary=watched({'APP_UNHEALTHY_AFTER': str(LATE)}), fault=BALANCER_FIRST),
-    RollbackCase('unknown-member-haproxy', 'haproxy', 'v3', CUTOVER, r"'no-such-server' not found",
+    RollbackCase('unhealthy-in-watch-haproxy', 'haproxy', 'v3', SWITCH_WATCH, r'unhealthy',
+                 vary=watched({'APP_UNHEALTHY_AFTER': str(LATE)})),
+    # The module reads every balancer before its first change: these fail with nothing changed.
+    RollbackCase('unknown-member-haproxy', 'haproxy', 'v3', BALANCER, r"'no-such-server' not found",
                  vary=unknown_candidate_member),
-    RollbackCase('socket-gone-haproxy', 'haproxy', 'v3', CUTOVER, r'socket file does not exist',
-                 fault=(kill_points.CUTOVER, hide_socket, restore_socket)),
+    RollbackCase('socket-gone-haproxy', 'haproxy', 'v3', BALANCER, r'socket file does not exist',
+                 fault=(kill_points.SWAP, hide_socket, restore_socket)),
 ]
 
 
