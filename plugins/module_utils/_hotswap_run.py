@@ -58,8 +58,6 @@ def argument_spec():
         wait_healthy=dict(type='bool', default=True),
         lock_timeout=dict(type='float', default=300.0),
         lock_ttl=dict(type='int', default=1800),
-        lock=dict(type='str', default='call', choices=['call', 'hold', 'last', 'release']),
-        lock_owner=dict(type='str'),
     )
     spec.update(copy.deepcopy(CONTAINER_ARGS))
     spec.update(copy.deepcopy(_readiness.READINESS_NESTED_ARGS))
@@ -68,9 +66,7 @@ def argument_spec():
     return spec
 
 
-REQUIRED_IF = [('state', hs.PRESENT, ('image',)), ('state', hs.STAGED, ('image',)),
-               ('lock', 'hold', ('lock_owner',)), ('lock', 'last', ('lock_owner',)),
-               ('lock', 'release', ('lock_owner',))]
+REQUIRED_IF = [('state', hs.PRESENT, ('image',)), ('state', hs.STAGED, ('image',))]
 REQUIRED_TOGETHER = DOCKER_CONNECTION_REQUIRED_TOGETHER
 
 
@@ -413,8 +409,6 @@ def run_module(module, clock=time.monotonic):
         except _switch.SwitchSpecError as exc:
             module.fail_json(msg=str(exc), **result)
     engine_local = params['docker_host'].startswith('unix://')
-    if params['lock'] == 'release':
-        _release_held_lock(module, engine, params, result)
 
     desired = None
     try:
@@ -448,8 +442,7 @@ def run_module(module, clock=time.monotonic):
     lock_image = desired.image_id if desired else next(
         (m.image_id for m in state.members.values() if m.image_id), None)
     if not check_mode and lock_image:
-        lock = ServiceLock(engine.api, service, lock_image, params['lock_ttl'], params['lock_timeout'],
-                           clock=clock, owner=params['lock_owner'] if params['lock'] in ('hold', 'last') else None)
+        lock = ServiceLock(engine.api, service, lock_image, params['lock_ttl'], params['lock_timeout'], clock=clock)
         start = clock()
         try:
             result['lock'] = lock.acquire()
@@ -462,37 +455,21 @@ def run_module(module, clock=time.monotonic):
         for holder in result['lock']['took_over']:
             warnings.append('Took over the deploy lock of service %s from %s.' % (service, holder))
 
-    # lock=last: released by _decide_and_act once the call succeeded; a failed call keeps it,
-    # so that the rollback runs under the same lock.
     try:
         _decide_and_act(module, engine, client, params, spec, desired, phase, engine_local,
-                        result, warnings, started, clock,
-                        release_on_success=lock if params['lock'] == 'last' else None, switch=switch)
+                        result, warnings, started, clock, switch=switch)
     finally:
         if switch is not None:
             switch.close()
-        if lock is not None and params['lock'] == 'call':     # a held lock outlives the call
+        if lock is not None:
             try:
                 lock.release()
             except Exception as exc:  # the result matters more; an expired lock is taken over
                 module.warn('Releasing the deploy lock %s failed: %s' % (lock.name, exc))
 
 
-def _release_held_lock(module, engine, params, result):
-    """lock=release: only release the lock held by lock_owner; nothing else is done."""
-    lock = ServiceLock(engine.api, params['name'], None, params['lock_ttl'], 0, owner=params['lock_owner'],
-                       identity={})
-    try:
-        result['lock'] = lock.release_owned(check_mode=module.check_mode)
-    except Exception as exc:
-        module.fail_json(msg='Service %s: releasing the deploy lock %s of %s failed: %s'
-                         % (params['name'], lock.name, params['lock_owner'], exc), **result)
-    result['changed'] = result['lock']['released']
-    module.exit_json(**result)
-
-
 def _decide_and_act(module, engine, client, params, spec, desired, phase, engine_local, result,
-                    warnings, started, clock, release_on_success=None, switch=None):
+                    warnings, started, clock, switch=None):
     service = params['name']
     nothing = 'Nothing was changed.'
     timings = result['timings']
@@ -578,13 +555,6 @@ def _decide_and_act(module, engine, client, params, spec, desired, phase, engine
     if module._diff:
         result['diff'] = tracker.diff()
     result.update(dict((role, after_roles.get(role)) for role in hs.ROLES))
-    if release_on_success is not None:
-        try:
-            release_on_success.release()
-            result['lock']['released'] = True
-        except Exception as exc:  # the deploy succeeded; an unreleased lock expires or is taken over
-            result['lock']['released'] = False
-            warnings.append('Releasing the deploy lock %s failed: %s' % (release_on_success.name, exc))
     timings['total'] = round(clock() - started, 3)
     for warning in warnings:
         module.warn(warning)

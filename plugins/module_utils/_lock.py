@@ -20,14 +20,6 @@ holder. The labels record the holder and how long the lock is valid. A lock is t
 
 Takeover removes the stale lock *by container ID*, so two waiters taking over at once cannot
 remove each other's fresh lock; release is by ID as well.
-
-A lock can also be *held* across several module calls of one run (a role's stage -> cutover ->
-promote): it then carries an owner token, a later call that presents the same token re-enters it
-instead of waiting, and only a call that asks for it releases it. The module process ends after
-each call, so such a lock names the process of the whole run instead - the outermost
-``ansible-playbook`` (or ``ansible``) among the module's ancestors on this machine - and is taken
-over once that is gone; where there is none (a remote target, an async task) only the ttl ends a
-lock left by a killed run.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -48,10 +40,6 @@ LABEL_BOOT_ID = 'zerodowntime.lock.boot-id'
 LABEL_PID_NS = 'zerodowntime.lock.pid-ns'
 LABEL_PID = 'zerodowntime.lock.pid'
 LABEL_PID_START = 'zerodowntime.lock.pid-start'
-LABEL_OWNER = 'zerodowntime.lock.owner'
-
-# argv[0] or argv[1] (python <script>) of the process that runs a whole play.
-RUN_COMMANDS = ('ansible-playbook', 'ansible')
 
 _TIMESTAMP = re.compile(r'^(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(?:\.(\d+))?(Z|[+-]\d\d:\d\d)?$')
 
@@ -116,46 +104,6 @@ def own_identity(proc='/proc', pid=None):
     }
 
 
-def _parent(pid, proc):
-    fields = _read('%s/%d/stat' % (proc, pid)).rpartition(')')[2].split()
-    try:
-        return int(fields[1])     # field 4 of stat is ppid; fields[0] here is field 3 (state)
-    except (IndexError, ValueError):
-        return 0
-
-
-def _runs_a_play(pid, proc):
-    argv = _read('%s/%d/cmdline' % (proc, pid)).split('\0')
-    return any(os.path.basename(arg) in RUN_COMMANDS for arg in argv[:2])
-
-
-def run_pid(proc='/proc', pid=None):
-    """PID of the process that runs the whole play this module belongs to: the outermost of the
-    consecutive ``ansible-playbook`` ancestors (its workers are forks with the same command line).
-    None when no ancestor runs a play (remote target, async task detached from the play)."""
-    pid = os.getpid() if pid is None else pid
-    found = None
-    seen = set()
-    while pid > 1 and pid not in seen:
-        seen.add(pid)
-        if _runs_a_play(pid, proc):
-            found = pid
-        elif found is not None:
-            break
-        pid = _parent(pid, proc)
-    return found
-
-
-def run_identity(owner, proc='/proc'):
-    """Labels for a lock held across calls by the run ``owner``: the run's own process when it is
-    an ancestor on this machine (a killed run is then taken over at once), else the holder's name only."""
-    pid = run_pid(proc)
-    if pid is not None:
-        return own_identity(proc, pid)
-    mine = own_identity(proc)
-    return {LABEL_HOLDER: '%s (run %s)' % (mine[LABEL_HOLDER].rpartition(' pid ')[0], owner)}
-
-
 def holder_gone(labels, mine, proc='/proc'):
     """True when the lock's holder ran on this machine, in this PID namespace, and is gone."""
     if not labels.get(LABEL_BOOT_ID) or not labels.get(LABEL_PID_NS):
@@ -178,7 +126,7 @@ class ServiceLock(object):
     """acquire() / release() of the per-service lock. ``api``: docker SDK APIClient."""
 
     def __init__(self, api, service, image, ttl, timeout, clock=time.monotonic, sleep=time.sleep,
-                 poll=0.5, identity=None, proc='/proc', owner=None):
+                 poll=0.5, identity=None, proc='/proc'):
         self.api = api
         self.service = service
         self.name = lock_name(service)
@@ -189,17 +137,12 @@ class ServiceLock(object):
         self.sleep = sleep
         self.poll = poll
         self.proc = proc
-        self.owner = owner or None
-        if identity is None:
-            identity = run_identity(owner, proc) if self.owner else own_identity(proc)
-        self.identity = identity
+        self.identity = own_identity(proc) if identity is None else identity
         self.id = None
 
     def _labels(self):
         labels = {LABEL_LOCK: self.service, LABEL_TTL: str(self.ttl)}
         labels.update(self.identity)
-        if self.owner:
-            labels[LABEL_OWNER] = self.owner
         return labels
 
     def _create(self):
@@ -231,7 +174,7 @@ class ServiceLock(object):
             try:
                 self.id = self._create()
                 return dict(name=self.name, id=self.id, waited=round(self.clock() - start, 3),
-                            took_over=took_over, owner=self.owner, reentered=False, expires_in=self.ttl)
+                            took_over=took_over, expires_in=self.ttl)
             except Exception as exc:
                 if _status(exc) != 409:
                     raise
@@ -244,13 +187,6 @@ class ServiceLock(object):
             now = self._engine_now()
             labels, created, expires = self._describe(info, now)
             holder = labels.get(LABEL_HOLDER) or 'an unknown holder (no %s label)' % LABEL_HOLDER
-            if self.owner and labels.get(LABEL_OWNER) == self.owner:
-                # A later call of the run that holds it: re-enter, whatever its age (nobody else
-                # took it over, so it is still ours); the lease stays the one taken first.
-                self.id = info['Id']
-                return dict(name=self.name, id=self.id, waited=round(self.clock() - start, 3),
-                            took_over=took_over, owner=self.owner, reentered=True,
-                            expires_in=None if expires is None else round(expires - now))
             reason = None
             if expires is None:
                 reason = 'it has no valid %s label' % LABEL_TTL
@@ -276,27 +212,6 @@ class ServiceLock(object):
                     'are sure). Nothing was changed.'
                     % (self.timeout, self.service, self.name, last[0], last[1], last[2], self.name))
             self.sleep(min(self.poll, left))
-
-    def release_owned(self, check_mode=False):
-        """Release the lock this owner holds (a call of its own, after the run's last phase).
-        Returns a dict (name, owner, released, holder); a lock that is gone or held by another run
-        (taken over after its ttl) is left alone."""
-        outcome = dict(name=self.name, owner=self.owner, released=False, holder=None)
-        try:
-            info = self.api.inspect_container(self.name)
-        except Exception as exc:
-            if _status(exc) == 404:
-                return outcome
-            raise
-        labels = (info.get('Config') or {}).get('Labels') or {}
-        outcome['holder'] = labels.get(LABEL_HOLDER)
-        if labels.get(LABEL_OWNER) != self.owner:
-            return outcome
-        if not check_mode:
-            self.id = info['Id']
-            self.release()
-        outcome['released'] = True
-        return outcome
 
     def release(self):
         """Remove our lock (by ID: a lock taken over after our ttl is not ours to remove)."""

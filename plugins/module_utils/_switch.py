@@ -39,7 +39,7 @@ from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
 from ansible_collections.zerodowntime.deploy.plugins.module_utils import _hotswap as hs
 from ansible_collections.zerodowntime.deploy.plugins.module_utils._balancers._base import (
-    DISABLED, DRAINED, ENABLED, BalancerError)
+    DISABLED, DRAINED, ENABLED, BalancerError, make_plan)
 from ansible_collections.zerodowntime.deploy.plugins.module_utils._balancers._runner import (
     ADAPTERS, ARGUMENT_RULES, ARGUMENT_SPEC as MEMBER_SPEC, Run, RunFailure, build_adapter)
 
@@ -204,10 +204,11 @@ class Balancer(object):
 # ------------------------------------------------------------------ the switch
 
 class Switch(object):
-    """The balancer side of one container_hotswap run. ``balancers``: list of Balancer.
-    ``watch_ready``: wait_until_ready-like callable for the watch window (the runner's)."""
+    """The balancer side of one container_hotswap run. ``balancers``: list of Balancer;
+    ``options``: the module's parameters (name, watch, drain_timeout, on_drain_timeout)."""
 
     def __init__(self, balancers, options, check_mode=False, clock=time.monotonic, sleep=time.sleep, warn=None):
+        self.service = options['name']
         self.balancers = balancers
         self.options = options
         self.check_mode = check_mode
@@ -224,22 +225,31 @@ class Switch(object):
         self.lines = []
 
     # ---------------------------------------------------------------- small helpers
-    def _run(self, bal, members, force=False, drain_timeout=None, on_timeout='fail'):
-        """One balancer_member transaction (plan, guard, apply, wait healthy, wait drained)."""
+    def _new_run(self, bal, members, force=False, drain_timeout=None):
+        close = self.options['on_drain_timeout'] == 'close'
         params = dict(bal.params, members=members, force=force, wait=True, ramp=None,
-                      on_drain_timeout=on_timeout)
+                      on_drain_timeout='proceed' if close else 'fail')
         if drain_timeout is not None:
             params['drain_timeout'] = drain_timeout
-        try:
-            result = Run(bal.adapter, params, clock=self.clock, sleep=self.sleep, warn=self.warn).run()
-        except RunFailure as exc:
-            if exc.result.get('changed'):
-                bal.touched = True
-                self.changed = True
-            raise SwitchFailure('%s: %s' % (bal.where, exc.msg))
-        if result['changed']:
+        return Run(bal.adapter, params, clock=self.clock, sleep=self.sleep, warn=self.warn)
+
+    def _finished(self, bal, result, phase=None):
+        """What a Run did: re-assertions (the balancer runner's own, while it waited; ``phase``:
+        the step they were made for, when the Run served only that one), changes."""
+        for entry in result.get('reasserted') or []:
+            self._reasserted(bal, dict(entry, phase=phase) if phase else entry)
+        if result.get('changed'):
             bal.touched = True
             self.changed = True
+
+    def _run(self, bal, members, force=False, drain_timeout=None):
+        """One balancer_member transaction (plan, guard, apply, wait healthy, wait drained)."""
+        try:
+            result = self._new_run(bal, members, force=force, drain_timeout=drain_timeout).run()
+        except RunFailure as exc:
+            self._finished(bal, exc.result)
+            raise SwitchFailure('%s: %s' % (bal.where, exc.msg))
+        self._finished(bal, result)
         return result
 
     def _enable(self, bal, name, weight=None, extra=None):
@@ -258,9 +268,7 @@ class Switch(object):
         member = dict(name=name, state=DRAINED)
         if weight is not None:
             member['weight'] = weight
-        close = self.options['on_drain_timeout'] == 'close'
-        result = self._run(bal, [member], drain_timeout=timeout,
-                           on_timeout='proceed' if close else 'fail')
+        result = self._run(bal, [member], drain_timeout=timeout)
         bal.report['drain_seconds'] = round(bal.report['drain_seconds'] + result.get('drain_seconds', 0.0), 3)
         self.timings['drain'] = round(self.timings['drain'] + result.get('drain_seconds', 0.0), 3)
         if result.get('drain_timed_out'):
@@ -284,7 +292,7 @@ class Switch(object):
                 msg = str(exc).strip()
                 if 'Nothing was changed' not in msg:
                     msg += ' Nothing was changed.'
-                raise SwitchSpecError('container_hotswap: %s: %s' % (bal.where, msg))
+                raise SwitchSpecError('container_hotswap: service %s: %s: %s' % (self.service, bal.where, msg))
             bal.report['before'] = bal.before
 
     def plan_lines(self, old_slot, new_slot, swap):
@@ -377,34 +385,32 @@ class Switch(object):
 
     # ---------------------------------------------------------------- re-check
     def recheck(self, serving_slot, phase):
-        """Right before capacity is removed: re-read every balancer; a member that lost its wanted
-        state is put back into it (members in rotation first, then drains, waited for again).
-        ``serving_slot``: the slot whose member must be in rotation (None in rolling mode: the
-        member must be out of rotation)."""
+        """Right before capacity is removed: every balancer read again; what it lost of the state
+        this run set (a reload, a restart) is put back - members in rotation first - and waited
+        for again (Run.reassert). ``serving_slot``: the slot whose member must be in rotation
+        (None in rolling mode: the member must be out of rotation)."""
         for bal in self.balancers:
+            if self.rolling:
+                members = [dict(name=bal.member, state=DRAINED)]
+            else:
+                members = [dict(name=bal.name_of(serving_slot), state=ENABLED),
+                           dict(name=bal.name_of(hs.other_slot(serving_slot)), state=DRAINED)]
+            run = self._new_run(bal, members, force=True)
             try:
-                states, dummy = bal.read_states()
+                plan = make_plan(bal.adapter, run.read(phase), run.requests, force=True)
+                run.reassert(phase, plan)
             except BalancerError as exc:
                 raise SwitchFailure('%s: re-reading it before %s failed: %s' % (bal.where, phase, exc))
-            wanted = {}
-            if self.rolling:
-                wanted[bal.member] = DRAINED
-            else:
-                wanted[bal.name_of(serving_slot)] = ENABLED
-                wanted[bal.name_of(hs.other_slot(serving_slot))] = DRAINED
-            lost = [(name, want) for name, want in sorted(wanted.items(), key=lambda i: i[1] != ENABLED)
-                    if not _holds(bal, states[name]['state'], want)]
-            for name, want in lost:
-                entry = dict(balancer=bal.kind, backend=bal.backend, member=name, found=states[name]['state'],
-                             wanted=want, phase=phase)
-                bal.report['reasserted'].append(entry)
-                self.reasserted.append(entry)
-                self.warn("%s: %s was %s before %s (the balancer lost the state this run set: a reload or "
-                          "restart?); it was put back to %s." % (bal.where, name, states[name]['state'], phase, want))
-                if want == ENABLED:
-                    self._enable(bal, name)
-                else:
-                    self._drain(bal, name)
+            except RunFailure as exc:
+                self._finished(bal, exc.result, phase)
+                raise SwitchFailure('%s: %s' % (bal.where, exc.msg))
+            self._finished(bal, run.result, phase)
+
+    def _reasserted(self, bal, entry):
+        entry = dict(entry, balancer=bal.kind, backend=bal.backend)
+        entry.pop('at', None)
+        bal.report['reasserted'].append(entry)
+        self.reasserted.append(entry)
 
     # ---------------------------------------------------------------- end state
     def converge(self, active_slot):
@@ -532,11 +538,15 @@ def build(validated, module, options, check_mode, clock=time.monotonic, sleep=ti
     building them (unit tests). Raises SwitchSpecError when an adapter cannot be built."""
     balancers = []
     for number, item in enumerate(validated):
+        if module is not None and item['params'].get('apache_password'):
+            # Inside a dict option no_log cannot be declared: masked wherever the module's arguments
+            # or results are shown, as balancer_member's own no_log option is.
+            module.no_log_values.add(item['params']['apache_password'])
         try:
             adapter = adapters[number] if adapters else build_adapter(item['params'], module, clock=clock, sleep=sleep)
         except (RunFailure, BalancerError) as exc:
-            raise SwitchSpecError('container_hotswap: %s: %s Nothing was changed.'
-                                  % (item['where'], getattr(exc, 'msg', None) or str(exc)))
+            raise SwitchSpecError('container_hotswap: service %s: %s: %s Nothing was changed.'
+                                  % (options['name'], item['where'], getattr(exc, 'msg', None) or str(exc)))
         balancers.append(Balancer(item['index'], item['where'], item['entry'], item['params'], adapter))
     return Switch(balancers, options, check_mode=check_mode, clock=clock, sleep=sleep,
                   warn=module.warn if module is not None else None)
@@ -558,7 +568,6 @@ class Hooks(object):
         self.old_slot = None
         self.new_slot = None
         self.done = False              # the switch (blue/green) ran
-
 
     def on_failure(self, runner):
         if not any(b.touched for b in self.switch.balancers):
@@ -617,4 +626,3 @@ class Hooks(object):
             return
         active = runner.roles.get(hs.ACTIVE)
         self.switch.converge(active['slot'] if active is not None else None)
-

@@ -160,6 +160,17 @@ options:
       - Seconds between two reads of the balancer while waiting.
     type: float
     default: 0.2
+  max_reassertions:
+    description:
+      - "A balancer reloaded or restarted during the task can lose the states it set (HAProxy
+        without a server-state file, Apache after any restart: the member is back in rotation,
+        weights reset). Every wait re-reads the members; one that is not as wanted any more is
+        put back (RV(reasserted)) and the wait starts again - at most this many times per task,
+        then the task fails naming the balancer and what it found. A balancer that does not
+        answer for a moment (restarting) is waited for until the wait's deadline."
+      - See C(docs/balancer-reloads.md) for the configuration that keeps the states instead.
+    type: int
+    default: 3
   min_active:
     description:
       - The last-member guard - refuse to take members out of rotation when fewer than this many
@@ -438,6 +449,51 @@ drain_timed_out:
   returned: on a drain timeout
   type: bool
   sample: true
+reasserted:
+  description:
+    - Every re-assertion of the task - a member the balancer lost the wanted state of (a reload
+      or restart during the wait), put back. Empty when the balancer kept the states.
+  returned: always
+  type: list
+  elements: dict
+  sample: [{"member": "blue", "phase": "drain", "at": 1764690000.25,
+            "found": {"state": "enabled", "weight": 1, "status": "UP"},
+            "wanted": {"state": "drained", "weight": null}}]
+  contains:
+    member:
+      description: Member name.
+      type: str
+    phase:
+      description: Where the task was - V(healthy) (waiting for health) or V(drain) (waiting for the drain, or the final read).
+      type: str
+    at:
+      description: When (seconds since the epoch).
+      type: float
+    found:
+      description: The member as the balancer reported it (state, weight, status).
+      type: dict
+    wanted:
+      description: What the task holds it to (state; weight where the task set one, else null).
+      type: dict
+restarts:
+  description:
+    - Reloads and restarts of the balancer the task saw - a new generation (HAProxy - the worker's
+      pid, or its uptime going back; Apache - a new balancer-manager nonce), with C(before) and
+      C(after); or a time it did not answer, with C(unreachable_seconds) and C(error). Seen whether
+      or not the balancer lost the states.
+  returned: always
+  type: list
+  elements: dict
+  sample: [{"phase": "drain", "at": 1764690000.1, "before": "worker pid 12", "after": "worker pid 17"}]
+persistence:
+  description:
+    - Whether the balancer keeps the states across its own reloads and restarts, as far as it
+      tells - HAProxy - C(server-state file - applied), C(- missing) (configured, not found) or
+      C(- not seen) (from C(show startup-logs) - HAProxy 2.6 shows no other trace of it);
+      Apache - what the balancer-manager page says; nginx - the upstream file; Caddy - null.
+  returned: success
+  type: str
+  sample: "server-state file: applied"
 ramp:
   description: Weights each member went through (the first one with the state change), by name.
   returned: when a ramp was planned

@@ -59,9 +59,8 @@ description:
     which could not be; a candidate that a balancer which could not be put back may still send
     requests to is kept running (and the message says so).
   - A per-service lock on the Docker engine keeps two deploys of one service from interleaving
-    (O(lock_timeout), O(lock_ttl)). A run that calls the module several times (stage, then
-    promote) holds it across its calls with O(lock=hold) and O(lock_owner), and releases it with
-    O(lock=release).
+    (O(lock_timeout), O(lock_ttl)); it is taken by the run and released at its end. With
+    O(balancers) a whole deploy is one run, so the lock covers the switch and the retire too.
 author:
   - zerodowntime.deploy contributors (@zerodowntime)
 extends_documentation_fragment:
@@ -178,37 +177,10 @@ options:
     description:
       - Seconds after which a lock left behind (by a run that was killed) is taken over. A lock
         whose holder ran on the same machine and is gone is taken over at once.
-      - Must be longer than the longest deploy of the service. With O(lock=hold) the lease is set
-        by the call that takes the lock and is not renewed by the calls that re-enter it, so it must
-        cover the whole run (stage, cutover, watch, promote).
-      - A held lock (O(lock=hold)) names the process of the whole run - the outermost
-        C(ansible-playbook) among the module's ancestors on the Docker host - and is taken over at once
-        when that is gone; with no such ancestor (a remote target, an C(async) task), only this
-        ttl ends a lock left by a killed run.
+      - Must be longer than the longest deploy of the service (with O(balancers), including the
+        drain and the watch).
     type: int
     default: 1800
-  lock:
-    description:
-      - V(call) - take the lock for this call only and release it at its end.
-      - V(hold) - take the lock as O(lock_owner), or re-enter it at once when O(lock_owner) already
-        holds it, and keep it after the call - also when the call fails, so that a rollback runs
-        under the same lock. Any other deploy of the service waits for it (O(lock_timeout)).
-      - V(last) - the run's last call - as V(hold), and the lock is released when the call succeeds
-        (C(released) in RV(lock)), which saves a separate V(release) call; when it fails, the lock stays
-        held for the rollback, and the run's V(release) in its C(always) section ends it.
-      - V(release) - only release the lock O(lock_owner) holds (every other option but O(name)
-        and the Docker connection is ignored; O(state) and O(image) still follow their rules). A lock
-        that is gone, or held by another run after its ttl, is left alone (C(released=false) in RV(lock)).
-        Run it in an C(always) section after the run's last call.
-    type: str
-    default: call
-    choices: [call, hold, last, release]
-  lock_owner:
-    description:
-      - A token of the run that holds the lock across calls, the same for all of its calls and
-        different for every run (for example a random string set once with M(ansible.builtin.set_fact)).
-      - Required with O(lock=hold), O(lock=last) and O(lock=release).
-    type: str
   image:
     description:
       - The image to run, for example V(registry.example.com/app:2.1). Compared by image ID.
@@ -594,7 +566,7 @@ notes:
   - "Check mode pulls nothing: an image that a real run would pull is reported in RV(plan) as
     C(pull image ...), and its ID is not known then."
   - "A member whose health the balancer does not check (nginx open source, a server without
-    C(check)) counts as up as soon as it is in rotation.
+    C(check)) counts as up as soon as it is in rotation."
 seealso:
   - module: zerodowntime.deploy.wait_ready
     description: The readiness checks this module runs on the candidate.
@@ -787,39 +759,6 @@ EXAMPLES = r'''
   zerodowntime.deploy.container_hotswap:
     name: api
     state: absent
-
-# One lock for a deploy in phases: no other deploy of the service can run between stage and promote.
-- name: Name this run's hold on the lock
-  ansible.builtin.set_fact:
-    deploy_owner: "deploy-{{ lookup('ansible.builtin.password', '/dev/null', length=16, chars=['ascii_lowercase', 'digits']) }}"
-
-- name: Stage, switch, promote under one lock
-  block:
-    - name: Stage the candidate and take the lock
-      zerodowntime.deploy.container_hotswap:
-        name: api
-        image: registry.example.com/api:3.0
-        state: staged
-        lock: hold
-        lock_owner: "{{ deploy_owner }}"
-        lock_ttl: 3600
-    # ... move the traffic ...
-    - name: Promote, re-entering the lock, and release it when the promote succeeds
-      zerodowntime.deploy.container_hotswap:
-        name: api
-        image: registry.example.com/api:3.0
-        state: promoted
-        lock: last
-        lock_owner: "{{ deploy_owner }}"
-      register: promoted
-  always:
-    - name: Release the lock after a failure (the rollback above ran under it)
-      zerodowntime.deploy.container_hotswap:
-        name: api
-        image: registry.example.com/api:3.0
-        lock: release
-        lock_owner: "{{ deploy_owner }}"
-      when: not (promoted.lock.released | default(false))
 '''
 
 RETURN = r'''
@@ -955,22 +894,15 @@ sysctl:
 lock:
   description:
     - The deploy lock - C(name), C(id), C(waited) (seconds), C(took_over) (stale locks taken over,
-      with their holders), C(owner) (O(lock_owner) with O(lock=hold) or O(lock=last), else V(null)), C(reentered)
-      (V(true) when this call re-entered a lock its owner held), C(expires_in) (seconds left of the
-      lease, in engine time); with O(lock=last) also C(released) (V(true) when the call released it
-      at its end).
-    - With O(lock=release) - C(name), C(owner), C(released) (V(true) when the lock was removed; in
-      check mode, when it would be), C(holder) (who holds the lock found, if any).
-  returned: when the lock was taken (not in check mode), and with O(lock=release)
+      with their holders), C(expires_in) (seconds of the lease, O(lock_ttl)).
+  returned: when the lock was taken (not in check mode)
   type: dict
   sample:
     name: api-hotswap-lock
     id: 0d2c...
     waited: 0.0
     took_over: []
-    owner: deploy-4k2m9q7x1c0v8b3n
-    reentered: true
-    expires_in: 3412
+    expires_in: 1800
 balancers:
   description:
     - With O(balancers) - one entry per balancer, in order (in check mode C(after) is the plan).
@@ -1020,13 +952,18 @@ reasserted:
   description:
     - Every member a balancer lost the state of during the run (a reload, a restart) and that the
       module set again before capacity was removed - C(balancer), C(backend), C(member), C(found)
-      (the state the balancer reported), C(wanted), C(phase) (the step it was about to take).
+      (C(state), C(weight), C(status) the balancer reported), C(wanted) (C(state), C(weight); V(null)
+      weight - any), C(phase) (the step it was about to take).
   returned: when O(balancers) is given (not with O(state=absent))
   type: list
   elements: dict
   sample:
-    - {balancer: haproxy, backend: api, member: api_blue, found: enabled, wanted: drained,
-       phase: stopping api-previous}
+    - balancer: haproxy
+      backend: api
+      member: api_blue
+      found: {state: enabled, weight: 100, status: UP}
+      wanted: {state: drained, weight: null}
+      phase: stopping api-previous
 long_lived:
   description:
     - Connections still open on the old member - C(open_at_switch) (its active count when it was

@@ -22,6 +22,8 @@ import requests
 
 SERVICE = 'zdt-awx-shop'
 PORT = 18495
+# The blue_green role's one container_hotswap run.
+SWAP_TASK = 'Swap the container in one run - stage, switch every balancer, retire (or put it all back)'
 # Nothing listens here: a probe of it sees every request refused.
 DEAD_PORT = 18496
 COLLECTIONS = os.environ['ANSIBLE_COLLECTIONS_PATH']
@@ -116,9 +118,8 @@ def test_blue_green_playbook_runs_from_ansible_runner_with_survey_answers(tmp_pa
     assert result['requests'] > 0, result
 
     ok_tasks = [e['task'] for e in task_events(second, 'runner_on_ok')]
-    assert 'Swap the container start-first on the shared port' in ok_tasks
-    swap = [e['res'] for e in task_events(second, 'runner_on_ok')
-            if e['task'] == 'Swap the container start-first on the shared port'][0]
+    assert SWAP_TASK in ok_tasks
+    swap = [e['res'] for e in task_events(second, 'runner_on_ok') if e['task'] == SWAP_TASK][0]
     assert swap['changed'] is True
     assert swap['active']['image'] == 'zerodowntime-test/app:v2'
     assert second.stats['changed'] == {'docker_host': 1}

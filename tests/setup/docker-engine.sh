@@ -23,7 +23,15 @@ if ! command -v dockerd >/dev/null 2>&1; then
 fi
 
 log "starting dockerd (log: /var/log/zerodowntime-dockerd.log)"
-nohup dockerd >/var/log/zerodowntime-dockerd.log 2>&1 &
+# Every inherited descriptor above 2 closed: run under `flock LOCK make setup`, dockerd would
+# otherwise inherit the locked one and hold the lock for as long as it lives.
+(
+  for fd in /proc/self/fd/*; do
+    fd=${fd##*/}
+    if [ "$fd" -gt 2 ] 2>/dev/null; then eval "exec $fd>&-" 2>/dev/null || true; fi
+  done
+  exec nohup dockerd >/var/log/zerodowntime-dockerd.log 2>&1
+) &
 for _ in $(seq 1 60); do
   if docker info >/dev/null 2>&1; then
     log "engine answers: $(docker info --format '{{.ServerVersion}}')"

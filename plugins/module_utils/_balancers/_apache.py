@@ -231,6 +231,16 @@ def member_from_worker(worker):
                   serves_when_enabled=health != DOWN and not standby)
 
 
+def persisted(html):
+    """What the balancer-manager page says about its changes across restarts (httpd prints
+    'Balancer changes will NOT be persisted on restart.' unless BalancerPersist is on)."""
+    if 'will NOT be persisted on restart' in html:
+        return 'balancer-manager changes are not persisted on restart'
+    if 'will be persisted on restart' in html:
+        return 'balancer-manager changes are persisted on restart (BalancerPersist)'
+    return None
+
+
 def normalize_balancer(name):
     return name[len(BALANCER_PREFIX):] if name.startswith(BALANCER_PREFIX) else name
 
@@ -338,6 +348,8 @@ class ApacheAdapter(BalancerAdapter):
     kind = 'apache'
     weight_range = (1, 100)
     atomic = False        # one POST per worker
+    keep_state_hint = ("Apache forgets balancer-manager changes on every restart (its page says "
+                       "'Balancer changes will NOT be persisted on restart'); see docs/balancer-reloads.md.")
 
     def __init__(self, client, stale_busy_after=0, clock=time.monotonic, warn=None):
         self.client = client
@@ -399,11 +411,17 @@ class ApacheAdapter(BalancerAdapter):
         if name not in balancers:
             raise backend_not_found(backend, sorted(balancers), self.describe(), kind='balancer')
         members = [member_from_worker(w) for w in balancers[name]['workers']]
-        return Backend(backend, members, self.describe())
+        # httpd draws a new nonce for every balancer at every (graceful) restart.
+        return Backend(backend, members, self.describe(), generation='nonce %s' % balancers[name]['nonce'])
 
     def read(self, backend):
-        self._page = parse_manager_page(self.client.get(), self.describe())
+        html = self.client.get()
+        self._page = parse_manager_page(html, self.describe())
+        self._page['persisted'] = persisted(html)
         return self._backend(self._page, backend)
+
+    def persistence(self):
+        return self._page['persisted'] if self._page else None
 
     def referer(self):
         """httpd accepts the POST only when the Referer's host is its own server name, the one

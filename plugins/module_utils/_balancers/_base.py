@@ -123,12 +123,18 @@ class Member(object):
 
 
 class Backend(object):
-    """A backend (HAProxy backend, Apache balancer, nginx upstream) and its members."""
+    """A backend (HAProxy backend, Apache balancer, nginx upstream) and its members.
 
-    def __init__(self, name, members, where=''):
+    generation: what identifies the running balancer instance, as far as the adapter can tell
+    (HAProxy: its worker's pid; Apache: the balancer's nonce, new on every restart); None when
+    the adapter cannot tell. A change between two reads is a reload or restart.
+    """
+
+    def __init__(self, name, members, where='', generation=None):
         self.name = name
         self.members = list(members)
         self.where = where
+        self.generation = generation
 
     def names(self):
         return [m.name for m in self.members]
@@ -189,6 +195,9 @@ class BalancerAdapter(object):
     no_weights_reason = ''
     #: True when apply() is one balancer transaction (HAProxy: one round trip; nginx: one reload).
     atomic = True
+    #: What makes this balancer keep the states across its own reloads and restarts, for the
+    #: message of a run that gave up re-asserting them.
+    keep_state_hint = ''
 
     def describe(self):
         """'HAProxy runtime API at /run/haproxy/admin.sock' - used in every message."""
@@ -213,6 +222,11 @@ class BalancerAdapter(object):
         if current is None:
             current = self.read(backend)
         return dict((name, current.require(name).active) for name in names)
+
+    def persistence(self):
+        """Whether the balancer keeps the states across its own reloads and restarts, as far as
+        the adapter can tell (a short text for the result), or None."""
+        return None
 
     def close(self):
         """Release connections. Called once at the end."""

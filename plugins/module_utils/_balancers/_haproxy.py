@@ -7,9 +7,18 @@
 
 """HAProxy adapter: the runtime API (stats socket, ``level admin``) over a unix socket or TCP.
 
-One read is one round trip: ``show stat;show servers state``. ``show servers state`` gives the
-administrative state (bit field) and the user/initial weights; ``show stat`` gives the current
-sessions (``scur``), the queue (``qcur``), the status text and the health-check counters.
+One read is one round trip: ``show stat;show servers state;show info``. ``show servers state``
+gives the administrative state (bit field) and the user/initial weights; ``show stat`` gives the
+current sessions (``scur``), the queue (``qcur``), the status text and the health-check counters;
+``show info`` the worker's pid and uptime, which tell a reload (new worker) or a restart (uptime
+back to 0) apart from a quiet balancer.
+
+A reload forgets the runtime states (drain, maint, weights) unless the configuration loads a
+server-state file (``server-state-file`` + ``load-server-state-from-file``) dumped right before
+the reload. HAProxy 2.6's runtime API has no command that shows the configuration; what it shows is
+``show startup-logs``: a configured file that could not be opened, or states applied from one
+("changed from server-state after a reload", "remains in forced drain mode"). ``state_file``
+reports what those logs say.
 One apply is one round trip too: ``set weight ...;set server ... state ready|drain|maint``, so a
 cutover (one member enabled, another drained) happens in one CLI request.
 """
@@ -47,6 +56,10 @@ STATE_COMMAND = {ENABLED: 'ready', DRAINED: 'drain', DISABLED: 'maint'}
 
 STAT_COLUMNS = ('pxname', 'svname', 'qcur', 'scur', 'status', 'check_status', 'check_rise',
                 'check_fall', 'check_health')
+# What `show startup-logs` says about a server-state file (HAProxy src/server_state.c).
+STATE_FILE_MISSING = ("Can't open global server state file", "Can't open server state file")
+STATE_FILE_APPLIED = ('from server-state after a reload', 'remains in forced drain mode',
+                      'remains in forced maintenance', 'changed from server-state')
 STATE_COLUMNS = ('be_name', 'srv_name', 'srv_op_state', 'srv_admin_state', 'srv_uweight',
                  'srv_iweight')
 MAX_RESPONSE = 16 * 1024 * 1024
@@ -269,13 +282,39 @@ def member_from_rows(state_row, stat_row, where='HAProxy'):
                   serves_when_enabled=health != DOWN)
 
 
+def parse_info(text):
+    """{field: value} of ``show info``."""
+    info = {}
+    for line in text.splitlines():
+        key, sep, value = line.partition(':')
+        if sep:
+            info[key.strip()] = value.strip()
+    return info
+
+
+def state_file_from_logs(text):
+    """What ``show startup-logs`` says about a server-state file: 'applied' (states were taken
+    from one), 'missing' (configured, could not be opened), 'not seen' (the logs say nothing:
+    no file configured, or one that changed nothing)."""
+    if any(marker in text for marker in STATE_FILE_MISSING):
+        return 'missing'
+    if any(marker in text for marker in STATE_FILE_APPLIED):
+        return 'applied'
+    return 'not seen'
+
+
 class HaproxyAdapter(BalancerAdapter):
     kind = 'haproxy'
     weight_range = (0, 256)
     atomic = True
+    keep_state_hint = ('HAProxy forgets runtime states on a reload unless its configuration loads a '
+                       'server-state file (server-state-file + load-server-state-from-file) dumped '
+                       "with 'show servers state' right before each reload; see docs/balancer-reloads.md.")
 
     def __init__(self, api):
         self.api = api
+        self._worker = None        # (pid, uptime seconds) at the last read
+        self._restarts = 0         # restarts that kept the worker's pid (a container restart)
 
     @classmethod
     def from_params(cls, params, module=None):
@@ -285,10 +324,11 @@ class HaproxyAdapter(BalancerAdapter):
         return 'the HAProxy runtime API at %s' % self.api.address
 
     def read(self, backend):
-        stat_text, state_text = self.api.request(['show stat', 'show servers state'])
+        stat_text, state_text, info_text = self.api.request(['show stat', 'show servers state', 'show info'])
         where = self.describe()
         for text, command in ((stat_text, 'show stat'), (state_text, 'show servers state')):
             _raise_on_cli_error(text, command, where)
+        generation = self._generation(parse_info(info_text))
         stats, backends = parse_show_stat(stat_text, where)
         states = parse_servers_state(state_text, where)
         if backend not in backends:
@@ -303,7 +343,34 @@ class HaproxyAdapter(BalancerAdapter):
                     "%s lists server '%s/%s' in 'show servers state' but not in 'show stat'."
                     % (where, key[0], key[1]))
             members.append(member_from_rows(state_row, stat_row, where))
-        return Backend(backend, members, where)
+        return Backend(backend, members, where, generation=generation)
+
+    def _generation(self, info):
+        """'worker pid N' - a reload starts a new worker; a restart that gets the same pid again
+        (pid 1 of a container) is told by its uptime going back."""
+        pid = info.get('Pid')
+        if not pid:
+            return None
+        try:
+            uptime = int(info.get('Uptime_sec', ''))
+        except ValueError:
+            uptime = None
+        last = self._worker
+        if last is not None and last[0] == pid and None not in (uptime, last[1]) and uptime < last[1]:
+            self._restarts += 1
+        self._worker = (pid, uptime)
+        return 'worker pid %s' % pid + (' (restart %d)' % self._restarts if self._restarts else '')
+
+    def persistence(self):
+        return 'server-state file: %s' % self.state_file()
+
+    def state_file(self):
+        """What the running HAProxy's startup logs say about a server-state file (see
+        state_file_from_logs); 'unknown' when it does not have the command."""
+        text = self.api.request(['show startup-logs'])[0]
+        if text.strip().startswith('Unknown command'):
+            return 'unknown'
+        return state_file_from_logs(text)
 
     def commands(self, backend, changes):
         """CLI commands of one transaction (weights first, then states, in ``changes`` order)."""

@@ -409,6 +409,9 @@ class NginxAdapter(BalancerAdapter):
     def effective_state(self, state):
         return ENABLED if state == ENABLED else DISABLED
 
+    def persistence(self):
+        return 'the upstream file (a reload or restart reads it again)'
+
     def _command(self, *args):
         argv = [self.binary]
         if self.main_config:
@@ -465,7 +468,9 @@ class NginxAdapter(BalancerAdapter):
         if down:
             gen = self.generation(self.master_pid())
             if self.old_generation is not None:
-                count = len(self.old_generation & gen.alive)
+                # Still shutting down: a pid of that generation serving as a current worker is
+                # another process (an nginx restarted since - in a container, pids start over).
+                count = len(self.old_generation & gen.shutting_down)
             else:
                 count = len(gen.shutting_down)
         return dict((name, count if name in down else None) for name in names)

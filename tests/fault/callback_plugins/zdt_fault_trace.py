@@ -90,6 +90,10 @@ class CallbackModule(CallbackBase):
                    changed=bool(res.get('changed')), check_mode=bool(result.task.check_mode),
                    msg=res.get('msg'), item_msgs=items,
                    warnings=res.get('warnings') or [], ignored=bool(ignored),
+                   # re-assertions of a balancer that lost the states (test_balancer_reloads)
+                   reasserted=list(res.get('reasserted') or []) + [
+                       r for item in res.get('results') or [] if isinstance(item, dict)
+                       for r in item.get('reasserted') or []],
                    res=dict((k, res.get(k)) for k in ('active', 'candidate', 'previous', 'lock', 'plan')
                             if k in res))
 

@@ -84,7 +84,18 @@ ROLLBACKS = Table('rollbacks', 'rollback paths', (
     ('left', 'left as it was'),
 ))
 
-TABLES = (KILL_POINTS, ROLLBACKS)
+RELOADS = Table('balancer_reloads', 'balancer reloaded or restarted mid-deploy', (
+    ('case', 'balancer strategy phase action'),
+    ('requests', 'requests'),
+    ('ours', 'failed: ours'),
+    ('balancer', "failed: the balancer's own window"),
+    ('window', 'window'),
+    ('reasserted', 're-assertions'),
+    ('deploy', 'deploy'),
+    ('converged', 'converged'),
+))
+
+TABLES = (KILL_POINTS, ROLLBACKS, RELOADS)
 
 
 def start():

@@ -152,9 +152,13 @@ class FrontedService(Service):
 
     def __init__(self, docker, name, workdir, front, members, variant=None):
         super(FrontedService, self).__init__(docker, name, workdir)
-        self.front = HaproxyFront(docker, front[0], front[1], {'app': members}, workdir,
-                                  **({'variant': variant} if variant else {}))
+        self.front = self.make_front(front, members, workdir, variant)
         self.url = self.front.url
+
+    def make_front(self, front, members, workdir, variant):
+        """The front users reach (an HAProxy one here; test_balancer_reloads has others)."""
+        return HaproxyFront(self.docker, front[0], front[1], {'app': members}, workdir,
+                            **({'variant': variant} if variant else {}))
 
     def state(self):
         servers = self.front.servers()

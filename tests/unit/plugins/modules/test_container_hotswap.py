@@ -203,3 +203,69 @@ def test_reuseport_checks_the_sysctl_before_anything(api, capsys, monkeypatch):
     assert seen == [('require', 'host', True, True)]
     assert result['sysctl']['changed'] is True and result['changed'] is True
     assert api.mutations() == []
+
+
+# ------------------------------------------------------------------ with balancers (fake balancer)
+
+BALANCERS = [dict(balancer='haproxy', backend='app', members=dict(blue='b', green='g'),
+                  connection=dict(haproxy_socket='/run/haproxy/admin.sock', poll_interval=0.01))]
+
+
+@pytest.fixture
+def balancer(monkeypatch):
+    from ansible_collections.zerodowntime.deploy.plugins.module_utils import _switch
+    from ansible_collections.zerodowntime.deploy.plugins.module_utils._balancers._base import Member
+    from ansible_collections.zerodowntime.deploy.tests.unit.plugins.module_utils.balancers.balancer_helpers import (
+        FakeAdapter)
+    adapter = FakeAdapter([Member('b', 'disabled', weight=100, health='down'),
+                           Member('g', 'disabled', weight=100, health='down')], health={'b': ['up'], 'g': ['up']})
+    monkeypatch.setattr(_switch, 'build_adapter', lambda params, module, clock=None, sleep=None: adapter)
+    return adapter
+
+
+def test_check_mode_with_balancers_reports_the_switch_and_touches_nothing(api, balancer, capsys):
+    api.images.pop('app:v2')
+    api.pullable['app:v2'] = 'sha256:v2'
+    result = run(capsys, check_mode=True, diff=True, balancers=BALANCERS)
+    assert result['changed'] is True
+    assert result['plan'] == [
+        'pull image app:v2 (pull=missing)',
+        'create web-candidate in slot blue (image app:v2)', 'start web-candidate',
+        'wait until web-candidate (slot blue) is ready',
+        "haproxy backend 'app': enable b and wait until the balancer reports it up (up to 60s)",
+        "haproxy backend 'app': drain g and wait for 0 in flight (up to 300s, then fail and put everything back)",
+        'rename web-candidate to web']
+    assert result['diff']['before']["haproxy backend 'app' member 'b'"] == {'state': 'disabled', 'weight': 100}
+    assert result['diff']['after']["haproxy backend 'app' member 'b'"] == {'state': 'enabled', 'weight': 100}
+    assert result['balancers'][0]['after']['g']['state'] == 'drained'
+    assert api.mutations() == [] and balancer.applies() == []     # no pull, no change anywhere
+
+
+def test_one_run_with_balancers_then_idempotent(api, balancer, capsys):
+    first = run(capsys, balancers=BALANCERS)
+    assert first['changed'] is True and first['active']['slot'] == 'blue'
+    assert [b['after']['b']['state'] for b in first['balancers']] == ['enabled']
+    assert first['reasserted'] == [] and first['long_lived'] == dict(open_at_switch=0, open_at_deadline=0, closed=0)
+    again = run(capsys, balancers=BALANCERS)
+    assert again['changed'] is False and len(balancer.applies()) == 2
+    checked = run(capsys, check_mode=True, balancers=BALANCERS)
+    assert checked['changed'] is False
+    assert checked['plan'] == ["haproxy backend 'app': keep b in rotation and g parked (drained)"]
+
+
+def test_invalid_balancers_fail_before_any_engine_call(api, capsys):
+    result = run(capsys, balancers=[dict(BALANCERS[0], connection=dict(socket='/x'))])
+    assert result['failed'] and result['msg'].startswith(
+        "container_hotswap: service web: balancers[0] (haproxy backend 'app'): connection: unknown option(s) socket")
+    assert api.calls == []
+
+
+def test_an_apache_password_in_a_connection_is_never_shown(api, balancer, capsys):
+    from ansible_collections.zerodowntime.deploy.tests.unit.plugins.modules.module_runner import run_module as run_raw
+    entry = dict(balancer='apache', backend='app', members=dict(blue='b', green='g'),
+                 connection=dict(apache_url='http://127.0.0.1:8/balancer-manager', apache_username='admin',
+                                 apache_password='s3cr3t-pw', poll_interval=0.01))
+    args = dict(BASE, balancers=[entry], _ansible_check_mode=True)
+    result = run_raw(capsys, container_hotswap.main, args, invocation=True)
+    assert 's3cr3t-pw' not in repr(result)
+    assert result['invocation']['module_args']['balancers'][0]['connection']['apache_username'] == 'admin'

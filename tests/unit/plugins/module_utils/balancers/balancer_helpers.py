@@ -100,6 +100,9 @@ class FakeAdapter(object):
             counts[name] = script.pop(0) if len(script) > 1 else script[0]
         return counts
 
+    def persistence(self):
+        return None
+
     def close(self):
         self.calls.append(('close',))
 

@@ -373,3 +373,23 @@ def test_zero_trusts_busy_alone():
     counts, warnings = drain_polls([busy] * 3, [0.0, 100.0, 1000.0], stale_busy_after=0)
     assert counts == [4, 4, 4]
     assert warnings == []
+
+
+# ---------------------------------------------------------------- restarts
+
+def test_a_restart_is_told_by_a_new_nonce_and_the_page_says_changes_are_not_persisted():
+    initial = page('page_initial.html')
+    nonce = parse_manager_page(initial)['balancers']['app']['nonce']
+    restarted = initial.replace(nonce, '20999cba-8408-ae8b-072f-60928bdc26b6')
+    adapter = ApacheAdapter(FakeClient([initial, initial, restarted]))
+    seen = [adapter.read('app').generation for dummy in range(3)]
+    assert seen == ['nonce %s' % nonce] * 2 + ['nonce 20999cba-8408-ae8b-072f-60928bdc26b6']
+    assert adapter.persistence() == 'balancer-manager changes are not persisted on restart'
+
+
+def test_persistence_unknown_before_a_read_and_on_a_page_without_the_sentence():
+    initial = page('page_initial.html').replace('will NOT be persisted on restart', '')
+    adapter = ApacheAdapter(FakeClient([initial]))
+    assert adapter.persistence() is None
+    adapter.read('app')
+    assert adapter.persistence() is None

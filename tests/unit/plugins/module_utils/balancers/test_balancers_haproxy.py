@@ -36,7 +36,13 @@ class FakeApi(object):
 
     def request(self, commands):
         self.requests.append(list(commands))
-        return split_outputs(self.answers.pop(0), len(commands), self.address, commands)
+        answer = self.answers.pop(0)
+        if commands[-1] == 'show info' and answer.count('\n\n') < len(commands):
+            answer += INFO            # fixtures captured before read() asked for 'show info'
+        return split_outputs(answer, len(commands), self.address, commands)
+
+
+INFO = 'Name: HAProxy\nVersion: 2.6.12-1+deb12u3\nPid: 8\nUptime_sec: 5\n\n'
 
 
 def adapter(*fixtures):
@@ -151,7 +157,7 @@ def test_unknown_backend_lists_the_backends():
 def test_read_asks_once_for_both_views():
     fake = adapter('read_all_up.txt')
     fake.read('app')
-    assert fake.api.requests == [['show stat', 'show servers state']]
+    assert fake.api.requests == [['show stat', 'show servers state', 'show info']]
 
 
 # ---------------------------------------------------------------- mutated / garbage output
@@ -260,13 +266,14 @@ class ReplayServer(object):
 
 def test_runtime_api_over_unix_socket(tmp_path):
     path = str(tmp_path / 'admin.sock')
-    server = ReplayServer(read_fixture('haproxy/read_all_up.txt').encode('utf-8'), socket.AF_UNIX, path)
+    server = ReplayServer((read_fixture('haproxy/read_all_up.txt') + INFO).encode('utf-8'), socket.AF_UNIX, path)
     try:
         found = HaproxyAdapter(RuntimeApi(path, 5)).read('app')
     finally:
         server.close()
-    assert server.received == [b'show stat;show servers state\n']
+    assert server.received == [b'show stat;show servers state;show info\n']
     assert found.get('blue').state == ENABLED
+    assert found.generation == 'worker pid 8'
 
 
 def test_runtime_api_over_tcp():
@@ -321,3 +328,44 @@ def test_runtime_api_permission_denied(tmp_path):  # pragma: no cover - CI runs 
             RuntimeApi(path, 1).request(['show stat'])
     finally:
         server.close()
+
+
+# ---------------------------------------------------------------- reloads, restarts, state file
+
+def _info(pid, uptime):
+    return 'Name: HAProxy\nPid: %s\nUptime: 0d 0h00m%02ds\nUptime_sec: %s\n\n' % (pid, uptime, uptime)
+
+
+def test_generation_is_the_worker_pid_and_a_restart_with_the_same_pid_is_told_by_its_uptime():
+    fixture = read_fixture('haproxy/read_all_up.txt')
+    fake = adapter(*[fixture + _info(pid, up) for pid, up in [(8, 5), (8, 9), (12, 1), (12, 30), (12, 2)]])
+    seen = [fake.read('app').generation for dummy in range(5)]
+    assert seen == ['worker pid 8', 'worker pid 8', 'worker pid 12', 'worker pid 12', 'worker pid 12 (restart 1)']
+
+
+def test_no_pid_in_show_info_means_no_generation():
+    fake = adapter(read_fixture('haproxy/read_all_up.txt') + 'Name: HAProxy\n\n')
+    assert fake.read('app').generation is None
+
+
+# `show startup-logs` of HAProxy 2.6.12 (zerodowntime-test/haproxy), captured by hand.
+LOGS_MISSING = """[NOTICE]   (1) : haproxy version is 2.6.12-1+deb12u3
+[NOTICE]   (1) : path to executable is /usr/sbin/haproxy
+[WARNING]  (1) : config : config: Can't open global server state file '/run/haproxy/state': No such file or directory
+"""
+LOGS_APPLIED = """[NOTICE]   (1) : haproxy version is 2.6.12-1+deb12u3
+[NOTICE]   (1) : path to executable is /usr/sbin/haproxy
+[WARNING]  (1) : config : Server app/b is DOWN, changed from server-state after a reload. 0 active and 0 backup servers left.
+[WARNING]  (1) : config : Server app/b remains in forced drain mode.
+"""
+LOGS_PLAIN = """[NOTICE]   (1) : haproxy version is 2.6.12-1+deb12u3
+[NOTICE]   (1) : path to executable is /usr/sbin/haproxy
+"""
+
+
+@pytest.mark.parametrize('logs, expected', [(LOGS_MISSING, 'missing'), (LOGS_APPLIED, 'applied'),
+                                            (LOGS_PLAIN, 'not seen'), ('Unknown command.\n', 'unknown')])
+def test_state_file_from_the_startup_logs(logs, expected):
+    fake = adapter(logs + '\n')
+    assert fake.state_file() == expected
+    assert fake.api.requests == [['show startup-logs']]

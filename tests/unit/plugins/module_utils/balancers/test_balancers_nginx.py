@@ -292,6 +292,15 @@ def test_write_that_does_not_stick_is_restored():
     assert host.commands() == []
 
 
+def test_pids_of_the_replaced_generation_reused_after_a_restart_are_not_counted():
+    host = FakeHost(listings=[STEADY, STEADY, DRAINING])
+    nginx, clock = adapter(host)
+    nginx.apply('app', [Change('127.0.0.1:18241', DISABLED)])
+    assert nginx.old_generation == set([10, 11])
+    host.listings = [STEADY]          # restarted: pids 10 and 11 are the new master's workers
+    assert nginx.active('app', ['127.0.0.1:18241']) == {'127.0.0.1:18241': 0}
+
+
 def test_active_without_a_reload_counts_workers_shutting_down():
     host = FakeHost(text=CONFIG, listings=[DRAINING])
     nginx, clock = adapter(host)

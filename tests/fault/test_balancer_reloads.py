@@ -1,0 +1,159 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""A balancer reloaded or restarted at a phase of a deploy, under load (issue #14).
+
+Each case deploys the other version with the collection's role (blue_green or rolling_restart)
+behind a strict front (HAProxy, Apache or nginx), and reloads or restarts that front once, at the
+phase the case names (harness/reloads.py: Trigger). What must hold:
+- the deploy converges, or fails with a message that names the balancer and what it found;
+- no request fails that a balancer which stays up would have served: a failed request counts
+  against us unless it overlaps the balancer's own window - from the reload or restart until the
+  front answers again, plus a second (reloads.GRACE) - where it is the balancer's, counted apart;
+- the reload or restart really happened during the deploy.
+
+Phases (what the trigger waits for on the balancer, read without the collection's adapters):
+- blue_green 'switch': the candidate's member entered rotation;
+- blue_green 'drain':  the old member left rotation, a slow request still in flight on it;
+- blue_green 'retire': the old member left rotation, nothing in flight: 0.3 s later the deploy
+  goes on to retire the old container;
+- rolling 'drain':     a member left rotation, a slow request in flight;
+- rolling 'enable':    a member that was out is back in rotation (the weight ramp, with HAProxy).
+
+Default: 8 cases for HAProxy and Apache each (blue_green drain/retire, rolling drain/enable, each
+reloaded and restarted), 4 for nginx (rolling; blue_green with nginx is the shared-port strategy,
+no balancer member). SLOW=1 adds the 'switch' phase and repeats every case (ZDT_RELOAD_REPEAT,
+default 3 with SLOW): 30 + 30 + 12 cases.
+"""
+
+import os
+import time
+
+import pytest
+
+from harness import report
+from harness.load import HeldRequest, across
+from harness.reloads import (
+    AttributingLoad, BackInRotation, BlueGreenBehind, RollingBehind, Trigger, any_out, candidate_enabled, old_out,
+)
+from harness.services import RUN_TIMEOUT, VERSIONS, other
+
+PORT_BASE = 18800
+# (front port, member ports) of each service: their own block in 18800-18819.
+LAYOUT = {
+    ('haproxy', 'blue_green'): (18800, {'blue': 18801, 'green': 18802}),
+    ('haproxy', 'rolling'): (18803, {'b1': 18804, 'b2': 18805, 'b3': 18806}),
+    ('apache', 'blue_green'): (18807, {'blue': 18808, 'green': 18809}),
+    ('apache', 'rolling'): (18810, {'b1': 18811, 'b2': 18812, 'b3': 18813}),
+    ('nginx', 'rolling'): (18814, {'b1': 18815, 'b2': 18816, 'b3': 18817}),
+}
+HELD_MS = 2500
+# Words of a failure message that names the balancer and what it found.
+NAMES_BALANCER = ('HAProxy runtime API', 'Apache balancer-manager', 'nginx (')
+
+
+def _cases(slow, repeat):
+    phases = {'blue_green': ['drain', 'retire'] + (['switch'] if slow else []), 'rolling': ['drain', 'enable']}
+    cases = []
+    for balancer, strategy in sorted(LAYOUT):
+        for phase in phases[strategy]:
+            for action in ('reload', 'restart'):
+                for round_ in range(repeat):
+                    cases.append(pytest.param(balancer, strategy, phase, action, id='%s-%s-%s-%s-%d' % (
+                        balancer, strategy, phase, action, round_ + 1)))
+    return cases
+
+
+SLOW = os.environ.get('SLOW', '') in ('1', 'yes', 'true')
+CASES = _cases(SLOW, int(os.environ.get('ZDT_RELOAD_REPEAT', '3' if SLOW else '1')))
+
+
+@pytest.fixture(scope='module')
+def reload_services(engine, tmp_path_factory):
+    made = {}
+
+    def get(balancer, strategy):
+        key = (balancer, strategy)
+        if key not in made:
+            front_port, members = LAYOUT[key]
+            workdir = tmp_path_factory.mktemp('reload-%s-%s' % key)
+            name = 'zdt-fault-rl-%s-%s' % (balancer[:2], strategy[:2])
+            front = ('zdt-fault-rl-front-%s-%s' % (balancer[:2], strategy[:2]), front_port)
+            cls = BlueGreenBehind if strategy == 'blue_green' else RollingBehind
+            service = cls(balancer, engine, name, workdir, front, members)
+            made[key] = service
+            service.front.start()
+            service.deploy(VERSIONS[0], 'first')
+        return made[key]
+    yield get
+    for service in made.values():
+        service.remove()
+        service.front.remove()
+
+
+def _trigger(service, strategy, phase, action):
+    if strategy == 'blue_green':
+        active = service.active_slot()
+        if phase == 'switch':
+            return Trigger(service.front, action, candidate_enabled(active))
+        return Trigger(service.front, action, old_out(active), delay=0.3 if phase == 'retire' else 0.0)
+    if phase == 'drain':
+        return Trigger(service.front, action, any_out)
+    return Trigger(service.front, action, BackInRotation())
+
+
+def _names_balancer(msg):
+    return any(word in msg for word in NAMES_BALANCER)
+
+
+@pytest.mark.parametrize('balancer, strategy, phase, action', CASES)
+def test_balancer_reload_or_restart_mid_deploy(reload_services, balancer, strategy, phase, action):
+    service = reload_services(balancer, strategy)
+    service.ensure()
+    version = other(service.version)
+    trigger = _trigger(service, strategy, phase, action)
+    with AttributingLoad(service.url) as load:
+        load.wait_for_requests()
+        held = HeldRequest(service.url, HELD_MS).start() if phase in ('drain', 'switch') else None
+        time.sleep(0.1 if held else 0.0)
+        trigger.start()
+        run = service.run('%s-%s-%s' % (strategy, phase, action), version)
+        run.run(RUN_TIMEOUT)
+        trigger.stop()
+        if held is not None:
+            held.outcome()
+        load.wait_past(run)
+    coverage = across(load, **{'deploy start': run.started, 'deploy end': run.ended})
+    summary = load.stop()
+    ours, theirs = load.split(trigger.window())
+    failure = run.final_failure()
+    problems = service.problems(version) if run.rc == 0 else []
+    if run.rc == 0 and not problems:
+        service.version = version
+    reasserted = run_reassertions(run)
+    report.RELOADS.add(dict(
+        seq=time.time(), case='%s %s %s %s' % (balancer, strategy, phase, action), requests=summary['requests'],
+        ours=len(ours), balancer=len(theirs), reasserted=reasserted,
+        deploy='ok' if run.rc == 0 else 'rc %s: %s' % (run.rc, (failure or {}).get('msg', run.tail(3))[:300]),
+        window='-' if trigger.fired is None else '%.2f s' % (trigger.window()[1] - trigger.window()[0]),
+        converged='yes' if not problems else 'NO: ' + '; '.join(problems)))
+
+    broken = []
+    if trigger.error:
+        broken.append('the trigger failed: %s' % trigger.error)
+    if trigger.fired is None:
+        broken.append('the %s never happened (the phase was not seen)' % action)
+    elif not run.started <= trigger.fired <= run.ended:
+        broken.append('the %s was not during the deploy' % action)
+    if ours:
+        broken.append('%d request(s) failed outside the balancer\'s own window: %s' % (len(ours), ours[:5]))
+    if run.rc != 0 and not (failure and _names_balancer(failure.get('msg', ''))):
+        broken.append('the deploy failed without naming the balancer: %s' % ((failure or {}).get('msg') or run.tail(5)))
+    if problems:
+        broken.append('not converged: %s' % '; '.join(problems))
+    broken += coverage
+    assert not broken, '%s %s %s %s: %s' % (balancer, strategy, phase, action, ' | '.join(broken))
+
+
+def run_reassertions(run):
+    """Re-assertions the deploy's tasks reported, from its JSON events."""
+    return sum(len(event.get('reasserted') or []) for event in run.results('ok') + run.results('failed'))
