@@ -167,6 +167,9 @@ options:
     description:
       - Seconds from the start of one attempt to the start of the next. Fractions are allowed
         (V(0.1)). Must be greater than 0.
+      - With a C(container) check, an attempt also starts as soon as the Docker engine reports
+        a health status change, an exit or a removal of that container (its event stream), so a
+        HEALTHCHECK turning healthy is noticed at once, not up to an O(interval) later.
     type: float
     default: 1.0
   success_threshold:
@@ -411,6 +414,9 @@ options:
         description:
           - Seconds from the start of one attempt to the start of the next. Fractions are allowed
             (V(0.1)). Must be greater than 0.
+          - With a C(container) check, an attempt also starts as soon as the Docker engine reports
+            a health status change, an exit or a removal of that container (its event stream), so a
+            HEALTHCHECK turning healthy is noticed at once, not up to an O(readiness.interval) later.
         type: float
         default: 1.0
       success_threshold:

@@ -14,6 +14,8 @@
 - ``wait_until_ready()``: poll every check until all pass ``success_threshold`` times in a row,
   or the deadline passes, or a container exits / turns unhealthy (fail at once).
 - ``run_warmup()``: request a list of URLs N times with concurrency C (engine: _traffic.py).
+- ``EngineWatch``: the engine's event stream for the containers a wait checks, so that a
+  health_status change (or an exit) is seen when it happens, not at the next poll.
 
 Check failures never raise: they are in the result. Input the argspec cannot judge (a malformed
 URL, a timeout <= 0...) raises ReadinessInputError with a message naming the option.
@@ -27,6 +29,7 @@ import errno as errno_mod
 import os
 import re
 import socket
+import threading
 import time
 
 from ansible_collections.zerodowntime.deploy.plugins.module_utils import _traffic
@@ -531,19 +534,87 @@ def _describe(pairs, docker):
     return ' '.join(parts)
 
 
+class EngineWatch(object):
+    """The engine's event stream, filtered to the containers a wait checks and to the events that
+    change what their check sees (health_status, die, destroy, oom). ``wait(seconds)`` sleeps like
+    ``sleep`` but returns True at once when such an event arrives, so a container turning healthy
+    is noticed when the engine says so, not up to a whole ``interval`` later.
+
+    One HTTP stream and one reader thread for the whole wait; ``close()`` ends both. When the
+    stream cannot be opened (an engine or client without events), ``wait`` is plain ``sleep``:
+    the poll every ``interval`` stays the rule, the events only make it earlier.
+    """
+
+    EVENTS = ('health_status', 'die', 'destroy', 'oom')
+
+    def __init__(self, docker, containers, sleep=time.sleep):
+        self.sleep = sleep
+        self.woken = threading.Event()
+        self.stream = None
+        self.events = 0
+        try:
+            self.stream = docker.api.events(decode=True, filters=dict(
+                type=['container'], container=sorted(set(containers)), event=list(self.EVENTS)))
+        except Exception:   # no stream: poll at the interval as before
+            return
+        reader = threading.Thread(target=self._read, name='zdt-engine-events')
+        reader.daemon = True
+        reader.start()
+
+    def _read(self):
+        try:
+            for _event in self.stream:
+                self.events += 1
+                self.woken.set()
+        except Exception:   # closed by close(), or broken: the poll goes on without it
+            pass
+
+    def wait(self, seconds):
+        """Sleep up to ``seconds``; True when an event ended the sleep early."""
+        if self.stream is None:
+            self.sleep(seconds)
+            return False
+        woke = self.woken.wait(seconds)
+        self.woken.clear()
+        return woke
+
+    def close(self):
+        if self.stream is not None:
+            try:
+                self.stream.close()
+            except Exception:   # already closed or broken: nothing left to release
+                pass
+
+
 def wait_until_ready(checks, timeout, interval, success_threshold, initial_delay=0, docker=None,
-                     clock=time.monotonic, sleep=time.sleep, option_prefix=''):
+                     clock=time.monotonic, sleep=time.sleep, option_prefix='', watch=None):
     """Poll every check until all pass ``success_threshold`` times in a row.
 
-    Attempts start every ``interval`` seconds (sooner never; later when an attempt takes longer),
-    the first after ``initial_delay``; the last one no later than ``timeout`` seconds after the
-    call. A container that exits, is removed or turns unhealthy ends the wait at once.
+    Attempts start every ``interval`` seconds (later when an attempt takes longer), the first after
+    ``initial_delay``; the last one no later than ``timeout`` seconds after the call. With
+    container checks, an attempt also starts as soon as the engine reports an event of one of
+    their containers (``watch``: an EngineWatch on ``docker`` unless given; anything with
+    ``wait(seconds) -> woken`` and ``close()``). A container that exits, is removed or turns
+    unhealthy ends the wait at once.
     Returns a ReadinessResult; raises ReadinessInputError only for invalid input.
     """
     _validate_timing(timeout, interval, success_threshold, initial_delay, option_prefix)
     prepared = prepare_checks(checks, docker, option_prefix)
     if not prepared:
         return ReadinessResult(True, 0.0, 0, [], 'No readiness check to wait for.')
+    containers = [c.params['container'] for c in prepared if isinstance(c, _ContainerCheck)]
+    own_watch = watch is None and bool(containers)
+    if own_watch:
+        watch = EngineWatch(docker, containers, sleep)
+    try:
+        return _poll(prepared, timeout, interval, success_threshold, initial_delay, docker, clock,
+                     sleep, sleep if watch is None else watch.wait)
+    finally:
+        if own_watch:
+            watch.close()
+
+
+def _poll(prepared, timeout, interval, success_threshold, initial_delay, docker, clock, sleep, wait):
     start = clock()
     deadline = start + timeout
     if initial_delay:
@@ -576,7 +647,7 @@ def wait_until_ready(checks, timeout, interval, success_threshold, initial_delay
             streak = 0
         if now >= deadline:
             break
-        sleep(max(min(attempt_start + interval, deadline) - now, 0.0))
+        wait(max(min(attempt_start + interval, deadline) - now, 0.0))
 
     failing = [(c, r) for c, r in zip(prepared, results) if not r['ok']]
     if failing:

@@ -72,12 +72,14 @@ attributes:
   check_mode:
     support: full
     details: Reports the plan (RV(plan), which slot, which container would start, stop or be
-      removed) without changing anything, and without taking the lock.
+      removed, and with O(balancers) which member each balancer would put in or take out of
+      rotation) without changing anything, without pulling an image and without taking the lock;
+      with O(balancers) it reads them.
   diff_mode:
     support: full
     details: Image, image ID, slot and configuration of the active, candidate and previous
-      containers, before and after. Environment values are never shown, only which variables
-      changed.
+      containers, before and after, and with O(balancers) the state and weight of each member.
+      Environment values are never shown, only which variables changed.
   idempotent:
     description: Running the task again with the same options on an unchanged system changes nothing.
     support: full

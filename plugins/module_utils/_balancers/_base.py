@@ -223,6 +223,13 @@ class BalancerAdapter(object):
             current = self.read(backend)
         return dict((name, current.require(name).active) for name in names)
 
+    def release(self, backend, names):
+        """Make the balancer let go of the idle (pooled keep-alive) connections it keeps to
+        ``names``: members out of rotation with nothing in flight any more, so that their server
+        stops at once when told to, instead of waiting for connections nobody will use. Their
+        state stays as it is. Returns what was done, for the result (None: nothing to do here)."""
+        return None
+
     def persistence(self):
         """Whether the balancer keeps the states across its own reloads and restarts, as far as
         the adapter can tell (a short text for the result), or None."""

@@ -21,6 +21,11 @@ the reload. HAProxy 2.6's runtime API has no command that shows the configuratio
 reports what those logs say.
 One apply is one round trip too: ``set weight ...;set server ... state ready|drain|maint``, so a
 cutover (one member enabled, another drained) happens in one CLI request.
+
+A drained server keeps the idle server-side connections of HAProxy's pool (``http-reuse``):
+a graceful app behind it waits for them before it exits. ``release()`` sends the drained member
+to maintenance, which makes HAProxy close them, waits until ``show servers conn`` counts none
+(bounded), and puts it back to drain: the state the user asked for, checks running again.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -31,11 +36,12 @@ import csv
 import errno
 import re
 import socket
+import time
 
 from ansible_collections.zerodowntime.deploy.plugins.module_utils._balancers._base import (
     DISABLED, DOWN, DRAINED, ENABLED, UNCONFIRMED, UNKNOWN, UP,
     ApplyError, Backend, BalancerAdapter, BalancerConnectionError, BalancerInputError,
-    BalancerResponseError, Member, backend_not_found, parse_number,
+    BalancerResponseError, Change, Member, backend_not_found, parse_number,
 )
 
 # srv_admin_state bits (HAProxy src/server.h, enum srv_admin)
@@ -63,6 +69,12 @@ STATE_FILE_APPLIED = ('from server-state after a reload', 'remains in forced dra
 STATE_COLUMNS = ('be_name', 'srv_name', 'srv_op_state', 'srv_admin_state', 'srv_uweight',
                  'srv_iweight')
 MAX_RESPONSE = 16 * 1024 * 1024
+# ``show servers conn``: the connections a server has in use, and idle in HAProxy's pools
+# (idle_cur, which is safe_nb + unsafe_nb; those two where idle_cur is missing).
+CONN_USED = 'used_cur'
+CONN_IDLE = (('idle_cur',), ('safe_nb', 'unsafe_nb'))
+RELEASE_TIMEOUT = 1.0
+RELEASE_POLL = 0.02
 
 
 def parse_address(value):
@@ -282,6 +294,30 @@ def member_from_rows(state_row, stat_row, where='HAProxy'):
                   serves_when_enabled=health != DOWN)
 
 
+def parse_servers_conn(text, backend, where='HAProxy'):
+    """{server: connections in use + idle} from ``show servers conn``."""
+    lines = [line for line in text.splitlines() if line.strip()]
+    if not lines or not lines[0].startswith('# '):
+        raise BalancerResponseError(
+            "Unexpected 'show servers conn' output from %s (no '# bkname/svname ...' header): %r"
+            % (where, _excerpt(text)))
+    header = lines[0][2:].split()
+    idle = next((names for names in CONN_IDLE if all(n in header for n in names)), None)
+    if header[:1] != ['bkname/svname'] or CONN_USED not in header or idle is None:
+        raise BalancerResponseError(
+            "Unexpected 'show servers conn' output from %s: header %r lacks bkname/svname, %s or %s"
+            % (where, _excerpt(lines[0]), CONN_USED, ' and '.join(CONN_IDLE[0])))
+    columns = [header.index(c) for c in (CONN_USED,) + idle]
+    counts = {}
+    for line in lines[1:]:
+        fields = line.split()
+        name = fields[0].partition('/')
+        if name[0] != backend or len(fields) <= max(columns):
+            continue
+        counts[name[2]] = sum(parse_number(fields[i], header[i], where) for i in columns)
+    return counts
+
+
 def parse_info(text):
     """{field: value} of ``show info``."""
     info = {}
@@ -311,8 +347,10 @@ class HaproxyAdapter(BalancerAdapter):
                        'server-state file (server-state-file + load-server-state-from-file) dumped '
                        "with 'show servers state' right before each reload; see docs/balancer-reloads.md.")
 
-    def __init__(self, api):
+    def __init__(self, api, clock=time.monotonic, sleep=time.sleep):
         self.api = api
+        self.clock = clock
+        self.sleep = sleep
         self._worker = None        # (pid, uptime seconds) at the last read
         self._restarts = 0         # restarts that kept the worker's pid (a container restart)
 
@@ -394,6 +432,41 @@ class HaproxyAdapter(BalancerAdapter):
                 % (self.describe(), '; '.join('%r (%s)' % (cmd, out.rstrip('.')) for cmd, out in failed),
                    'It applied the other commands of the same request: %s.' % ', '.join(repr(c) for c in done)
                    if done else 'Nothing was changed.'), partial=bool(done))
+
+    def connections(self, backend):
+        text = self.api.request(['show servers conn %s' % backend])[0]
+        _raise_on_cli_error(text, 'show servers conn', self.describe())
+        return parse_servers_conn(text, backend, self.describe())
+
+    def release(self, backend, names):
+        """maint (HAProxy closes the server's idle connections), wait until none is left
+        (RELEASE_TIMEOUT at most), drain again. Only members in drain that still have connections:
+        one in maintenance (disabled) has none left, and a rerun finds none (idempotent)."""
+        current = self.read(backend)
+        drained = [n for n in names if current.require(n).state == DRAINED]
+        if not drained:
+            return None
+        before = self.connections(backend)
+        drained = [n for n in drained if before.get(n)]
+        if not drained:
+            return None
+        self.apply(backend, [Change(n, state=DISABLED) for n in drained])
+        start = self.clock()
+        left = before
+        try:
+            while True:
+                left = self.connections(backend)
+                if not any(left.get(n) for n in drained) or self.clock() - start >= RELEASE_TIMEOUT:
+                    break
+                self.sleep(RELEASE_POLL)
+        finally:
+            try:
+                self.apply(backend, [Change(n, state=DRAINED) for n in drained])
+            except ApplyError as exc:
+                raise ApplyError('%s Releasing the idle connections of %s left it in maintenance '
+                                 '(disabled) instead of drain.' % (exc, ', '.join(drained)), partial=True)
+        return ', '.join('%s: %d connection(s) before, %d after maintenance' % (
+            n, before.get(n, 0), left.get(n, 0)) for n in drained)
 
 
 def _raise_on_cli_error(text, command, where):

@@ -456,6 +456,8 @@ class Run(object):
         if waited.ok:
             if not plan.ramps:            # a ramp takes time: count again at the end
                 self.drained_counts = waited.value.counts
+            released = self.adapter.release(self.backend_name, names)
+            self.result['released'] = released or self.result.get('released')
             return
         if waited.value.backend is None:
             self.fail('%s: the balancer did not answer for drain_timeout=%ss (%d polls): %s%s'

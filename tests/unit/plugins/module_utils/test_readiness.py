@@ -641,3 +641,159 @@ def test_warmup_bad_line_in_url_file_names_the_line(tmp_path):
     url_file.write_text('http://127.0.0.1:18100/\nhttp://127.0.0.1:18100/ POST a=1\n')
     with pytest.raises(r.ReadinessInputError, match=r'warmup.url_file .*urls.txt line 2: .* contains whitespace'):
         r.run_warmup(dict(url_file=str(url_file)), run_load=FakeLoad({}))
+
+
+# ------------------------------------------------------------------ engine events end a sleep early
+
+class ScriptedWatch:
+    """EngineWatch stand-in on the fake clock: an event ``at`` elapsed seconds ends the sleep
+    it falls in (the clock stops there), as the engine's stream does."""
+
+    def __init__(self, clock, at):
+        self.clock = clock
+        self.at = sorted(at)
+        self.waits = []
+        self.closed = False
+
+    def wait(self, seconds):
+        self.waits.append(round(seconds, 6))
+        end = self.clock.now + seconds
+        due = [t for t in self.at if self.clock.start + t <= end + 1e-9]
+        if due:
+            self.at.remove(due[0])
+            self.clock.sleep(max(self.clock.start + due[0] - self.clock.now, 0.0))
+            return True
+        self.clock.sleep(seconds)
+        return False
+
+    def close(self):
+        self.closed = True
+
+
+def test_a_health_event_starts_the_next_attempt_at_once_not_a_whole_interval_later():
+    # Docker runs the first health check 1 s after the start (interval 1s) and reports healthy
+    # at 1.15 s; polling every second alone notices it at 2.0 s.
+    clock = Clock()
+    healthy = running('healthy', [dict(ExitCode=0, Output='ok')])
+    docker = FakeDocker([running('starting')])
+    clock.at(1.15, lambda: docker.api.states.__setitem__(0, healthy))
+    watch = ScriptedWatch(clock, [1.15])
+    res = r.wait_until_ready([dict(type='container', container='c')], 10, 1.0, 1, docker=docker,
+                             clock=clock, sleep=clock.sleep, watch=watch)
+    assert res.ok and res.elapsed == 1.15 and res.attempts == 3
+    assert watch.waits == [1.0, 1.0]
+    assert not watch.closed, 'a watch given by the caller is the caller to close'
+    # The same wait without events: a whole interval later.
+    clock = Clock()
+    docker = FakeDocker([running('starting')])
+    clock.at(1.15, lambda: docker.api.states.__setitem__(0, healthy))
+    res = wait([dict(type='container', container='c')], clock, docker=docker)
+    assert res.ok and res.elapsed == 2.0
+
+
+def test_after_an_early_wake_the_interval_counts_from_that_attempt():
+    clock = Clock()
+    watch = ScriptedWatch(clock, [0.3])
+    res = r.wait_until_ready([dict(type='container', container='c')], 2, 1.0, 1,
+                             docker=FakeDocker([running('starting')]), clock=clock,
+                             sleep=clock.sleep, watch=watch)
+    assert not res.ok and res.attempts == 4          # 0, 0.3 (event), 1.3, 2.0 (deadline)
+    assert watch.waits == [1.0, 1.0, 0.7]
+
+
+def test_an_exit_event_fails_fast_at_once():
+    clock = Clock()
+    docker = FakeDocker([running('starting')])
+    clock.at(0.4, lambda: docker.api.states.__setitem__(0, exited(137)))
+    watch = ScriptedWatch(clock, [0.4])
+    res = r.wait_until_ready([dict(type='container', container='c')], 60, 5.0, 1, docker=docker,
+                             clock=clock, sleep=clock.sleep, watch=watch)
+    assert res.failed_fast and res.elapsed == 0.4
+    assert 'container c is exited (exit code 137)' in res.msg
+
+
+def test_initial_delay_is_not_cut_short_by_events():
+    clock = Clock()
+    watch = ScriptedWatch(clock, [0.1])
+    res = r.wait_until_ready([dict(type='container', container='c')], 10, 1.0, 1, initial_delay=2,
+                             docker=FakeDocker([running()]), clock=clock, sleep=clock.sleep,
+                             watch=watch)
+    assert res.ok and res.elapsed == 2.0 and watch.waits == [] and clock.sleeps == [2]
+
+
+class FakeStream:
+    def __init__(self, events, block=None):
+        self.events = list(events)
+        self.block = block          # a threading.Event the stream waits on after its events
+        self.closed = False
+
+    def __iter__(self):
+        yield from self.events
+        if self.block is not None:
+            self.block.wait(5)
+
+    def close(self):
+        self.closed = True
+        if self.block is not None:
+            self.block.set()
+
+
+class EventsAPI(FakeAPI):
+    def __init__(self, states, stream=None, error=None):
+        FakeAPI.__init__(self, states)
+        self.stream = stream
+        self.error = error
+        self.calls = []
+
+    def events(self, **kwargs):
+        self.calls.append(kwargs)
+        if self.error is not None:
+            raise self.error
+        return self.stream
+
+
+def test_engine_watch_subscribes_to_the_checked_containers_and_wakes_on_their_events():
+    import threading
+    block = threading.Event()
+    docker = FakeDocker([running()])
+    docker.api = EventsAPI([running()], FakeStream([dict(Action='health_status: healthy')], block))
+    watch = r.EngineWatch(docker, ['web-candidate', 'db', 'web-candidate'],
+                          sleep=lambda s: pytest.fail('no sleep with a stream'))
+    assert docker.api.calls == [dict(decode=True, filters=dict(
+        type=['container'], container=['db', 'web-candidate'],
+        event=['health_status', 'die', 'destroy', 'oom']))]
+    assert watch.wait(5) is True, 'the event ends the wait'
+    watch.close()
+    assert docker.api.stream.closed and block.is_set()
+
+
+def test_engine_watch_without_a_stream_sleeps_like_before():
+    slept = []
+    docker = FakeDocker([running()])
+    docker.api = EventsAPI([running()], error=Exception('404 page not found'))
+    watch = r.EngineWatch(docker, ['c'], sleep=slept.append)
+    assert watch.wait(0.5) is False and slept == [0.5]
+    watch.close()
+    # A client without events at all (the fakes above): the same.
+    watch = r.EngineWatch(FakeDocker([running()]), ['c'], sleep=slept.append)
+    assert watch.wait(0.25) is False and slept == [0.5, 0.25]
+
+
+def test_wait_until_ready_opens_and_closes_its_own_watch_for_container_checks(monkeypatch):
+    made = []
+
+    class Recorder(ScriptedWatch):
+        def __init__(self, docker, containers, sleep):
+            ScriptedWatch.__init__(self, clock, [])
+            made.append((containers, self))
+
+    clock = Clock()
+    monkeypatch.setattr(r, 'EngineWatch', Recorder)
+    res = r.wait_until_ready([dict(type='container', container='c'), dict(type='tcp', port=1)], 1,
+                             0.5, 1, docker=FakeDocker([running('starting')]), clock=clock,
+                             sleep=clock.sleep)
+    assert not res.ok
+    assert [m[0] for m in made] == [['c']] and made[0][1].closed
+    made[:] = []
+    wait([dict(type='file', path='/nonexistent')], Clock(), timeout=1)
+    assert made == [], 'no watch without a container check'

@@ -100,6 +100,10 @@ class FakeAdapter(object):
             counts[name] = script.pop(0) if len(script) > 1 else script[0]
         return counts
 
+    def release(self, backend, names):
+        self.calls.append(('release', tuple(names)))
+        return 'released %s' % ', '.join(names)
+
     def persistence(self):
         return None
 

@@ -330,6 +330,66 @@ def test_runtime_api_permission_denied(tmp_path):  # pragma: no cover - CI runs 
         server.close()
 
 
+# ---------------------------------------------------------------- release of idle connections
+
+SERVERS_CONN = (
+    '# bkname/svname bkid/svid addr port - purge_delay used_cur used_max need_est unsafe_nb '
+    'safe_nb idle_lim idle_cur idle_per_thr[2]\n'
+    'app/blue 3/1 127.0.0.1 18241 - 5000 2 9 9 0 3 -1 3 3 0\n'
+    'app/green 3/2 127.0.0.1 18242 - 5000 0 9 9 %d %d -1 %d %d %d\n'
+    'other/blue 4/1 127.0.0.1 18243 - 5000 0 1 1 0 7 -1 7 7 0\n\n')
+
+
+def conn(unsafe, safe):
+    return SERVERS_CONN % (unsafe, safe, unsafe + safe, unsafe, safe)
+
+
+def test_parse_servers_conn_sums_what_the_server_still_holds():
+    assert _haproxy.parse_servers_conn(conn(1, 4), 'app') == {'green': 5, 'blue': 5}
+    without_idle_cur = conn(1, 4).replace(' idle_cur ', ' idle_xx ')
+    assert _haproxy.parse_servers_conn(without_idle_cur, 'app') == {'green': 5, 'blue': 5}
+    with pytest.raises(BalancerResponseError, match="no '# bkname/svname"):
+        _haproxy.parse_servers_conn('Unknown command\n', 'app')
+    with pytest.raises(BalancerResponseError, match='lacks bkname/svname, used_cur or idle_cur'):
+        _haproxy.parse_servers_conn('# bkname/svname used_cur\napp/blue 0\n', 'app')
+
+
+def test_release_sends_a_drained_member_to_maint_until_its_idle_connections_are_gone_then_drain():
+    drained_green = read_fixture('haproxy/read_draining_busy.txt')
+    ticks = []
+    api = FakeApi(drained_green, conn(0, 3), '\n', conn(0, 1), conn(0, 0), '\n')
+    adapter = HaproxyAdapter(api, clock=lambda: len(ticks) * 0.02, sleep=ticks.append)
+    done = adapter.release('app', ['blue', 'green'])
+    assert api.requests == [
+        ['show stat', 'show servers state'], ['show servers conn app'],
+        ['set server app/green state maint'], ['show servers conn app'], ['show servers conn app'],
+        ['set server app/green state drain']]
+    assert done == 'green: 3 connection(s) before, 0 after maintenance'
+    assert ticks == [0.02]
+
+
+def test_release_changes_nothing_without_idle_connections_or_drained_members():
+    api = FakeApi(read_fixture('haproxy/read_draining_busy.txt'), conn(0, 0))
+    assert HaproxyAdapter(api).release('app', ['green']) is None
+    assert api.requests == [['show stat', 'show servers state'], ['show servers conn app']]
+    api = FakeApi(read_fixture('haproxy/read_draining_busy.txt'))
+    assert HaproxyAdapter(api).release('app', ['spare', 'blue']) is None, 'maint, enabled: not drained'
+    assert api.requests == [['show stat', 'show servers state']]
+
+
+def test_release_is_bounded_and_always_puts_the_member_back_to_drain():
+    api = FakeApi(read_fixture('haproxy/read_draining_busy.txt'), conn(0, 3), '\n',
+                  *([conn(0, 3)] * 11 + ['\n']))
+    ticks = []
+    adapter = HaproxyAdapter(api, clock=lambda: len(ticks) * 0.1, sleep=ticks.append)
+    assert adapter.release('app', ['green']) == 'green: 3 connection(s) before, 3 after maintenance'
+    assert api.requests[-1] == ['set server app/green state drain'] and len(ticks) == 10
+    api = FakeApi(read_fixture('haproxy/read_draining_busy.txt'), conn(0, 3), '\n', conn(0, 0),
+                  'No such server.\n\n')
+    with pytest.raises(ApplyError, match=r"left it in maintenance \(disabled\) instead of drain"):
+        HaproxyAdapter(api).release('app', ['green'])
+
+
 # ---------------------------------------------------------------- reloads, restarts, state file
 
 def _info(pid, uptime):

@@ -210,3 +210,21 @@ def test_idempotent_four_steps(clock):
         changed.append(run(adapter, clock, check_mode=check_mode, member='a', state='disabled', weight=0)['changed'])
     assert changed == [True, True, False, False]
     assert len(adapter.applies()) == 1
+
+
+def test_a_member_drained_to_zero_has_its_idle_connections_released(clock):
+    adapter = FakeAdapter(two(), active={'a': [2, 0]})
+    result = run(adapter, clock, member='a', state='drained')
+    assert [c for c in adapter.calls if c[0] in ('active', 'release')][-2:] == [
+        ('active', ('a',)), ('release', ('a',))]
+    assert result['released'] == 'released a'
+
+
+def test_no_release_when_the_drain_timed_out_or_in_check_mode_or_when_enabling(clock):
+    adapter = FakeAdapter(two(), active={'a': [4]})
+    run(adapter, clock, member='a', state='drained', drain_timeout=0.4, on_drain_timeout='proceed')
+    assert not [c for c in adapter.calls if c[0] == 'release']
+    adapter = FakeAdapter(two())
+    run(adapter, clock, check_mode=True, member='a', state='drained')
+    run(adapter, clock, member='a', state='enabled')
+    assert not [c for c in adapter.calls if c[0] == 'release']

@@ -215,3 +215,18 @@ def test_created_candidate_carries_the_labels_the_state_is_read_from():
     assert labels[hs.LABEL_HASH] == runner.desired.hashes['blue']
     assert create[2]['stop_signal'] == 'SIGQUIT' and create[2]['stop_timeout'] == 30
     assert state_of(api).active.config['env'] == {'A': '1'}
+
+
+def test_resolve_image_in_check_mode_never_pulls():
+    from ansible_collections.zerodowntime.deploy.plugins.module_utils._hotswap_engine import ImageError
+    from fake_engine import FakeAPI
+    api = FakeAPI(images={'app:v1': 'sha256:v1'}, pullable={'app:v1': 'sha256:v1b', 'app:v2': 'sha256:v2'})
+    engine = DockerEngine(FakeClient(api))
+    assert engine.resolve_image('app:v2', 'missing', check_mode=True) == (None, True)
+    assert engine.resolve_image('app:v1', 'always', check_mode=True) == ('sha256:v1', True)
+    assert engine.resolve_image('app:v1', 'missing', check_mode=True) == ('sha256:v1', False)
+    with pytest.raises(ImageError) as err:
+        engine.resolve_image('app:v2', 'never', check_mode=True)
+    assert str(err.value) == 'image app:v2 is not present on the engine and pull=never'
+    assert not [c for c in api.calls if c[0] == 'pull']
+    assert engine.resolve_image('app:v2', 'missing') == ('sha256:v2', True)     # a real run does pull

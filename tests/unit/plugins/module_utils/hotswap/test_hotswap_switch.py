@@ -449,3 +449,12 @@ def test_connection_options_reach_the_adapter_and_healthy_timeout_is_per_balance
     assert member_params['haproxy_socket'] == 'tcp://127.0.0.1:9999'
     assert member_params['healthy_timeout'] == 7 and member_params['request_timeout'] == 3
     assert member_params['drain_timeout'] == 300 and member_params['min_active'] == 1
+
+
+def test_the_documented_connection_options_are_the_ones_accepted():
+    import re
+    import yaml
+    from ansible_collections.zerodowntime.deploy.plugins.modules import container_hotswap
+    doc = yaml.safe_load(container_hotswap.DOCUMENTATION)
+    text = ' '.join(doc['options']['balancers']['suboptions']['connection']['description'])
+    assert tuple(sorted(re.findall(r'C\(([a-z_]+)\)', text))) == _switch.CONNECTION_KEYS
