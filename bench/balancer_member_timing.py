@@ -161,6 +161,15 @@ CADDY_JSON = '''{"admin": {"listen": "unix//run/caddy/admin.sock"},
 '''
 
 
+def start_balancer(kind, config, path, run_dir):
+    """zerodowntime-test/<kind> with ``config`` at ``path`` and WORK/<run_dir> mounted (dir:target)."""
+    local = os.path.join(WORK, os.path.basename(path))
+    with open(local, 'w') as handle:
+        handle.write(config)
+    docker('run', '-d', '--name', '%s-%s' % (PREFIX, kind), '--network', 'host',
+           '-v', '%s:%s:ro' % (local, path), '-v', '%s/%s' % (WORK, run_dir), 'zerodowntime-test/' + kind)
+
+
 def setup(adapters):
     teardown(quiet=True)
     os.makedirs(os.path.join(WORK, 'run'))
@@ -171,11 +180,8 @@ def setup(adapters):
                'zerodowntime-test/app:v1')
     configs = {}
     if 'haproxy' in adapters:
-        with open(os.path.join(WORK, 'haproxy.cfg'), 'w') as handle:
-            handle.write(HAPROXY_CFG % dict(ports, front=HAPROXY_FRONT))
-        docker('run', '-d', '--name', PREFIX + '-haproxy', '--network', 'host',
-               '-v', '%s/haproxy.cfg:/etc/haproxy/haproxy.cfg:ro' % WORK, '-v', '%s/run:/run/haproxy' % WORK,
-               'zerodowntime-test/haproxy')
+        start_balancer('haproxy', HAPROXY_CFG % dict(ports, front=HAPROXY_FRONT), '/etc/haproxy/haproxy.cfg',
+                       'run:/run/haproxy')
         configs['haproxy'] = dict(
             args=dict(balancer='haproxy', haproxy_socket=os.path.join(WORK, 'run', 'admin.sock'), backend='app'),
             members=('blue', 'green'), front='http://127.0.0.1:%d' % HAPROXY_FRONT)
@@ -201,11 +207,7 @@ def setup(adapters):
             front='http://127.0.0.1:%d' % NGINX_FRONT)
     if 'caddy' in adapters:
         os.makedirs(os.path.join(WORK, 'caddy'))
-        with open(os.path.join(WORK, 'caddy.json'), 'w') as handle:
-            handle.write(CADDY_JSON % dict(ports, front=CADDY_FRONT))
-        docker('run', '-d', '--name', PREFIX + '-caddy', '--network', 'host',
-               '-v', '%s/caddy.json:/etc/caddy/caddy.json:ro' % WORK, '-v', '%s/caddy:/run/caddy' % WORK,
-               'zerodowntime-test/caddy')
+        start_balancer('caddy', CADDY_JSON % dict(ports, front=CADDY_FRONT), '/etc/caddy/caddy.json', 'caddy:/run/caddy')
         configs['caddy'] = dict(
             args=dict(balancer='caddy', caddy_admin='unix/' + os.path.join(WORK, 'caddy', 'admin.sock'), backend='app'),
             members=('127.0.0.1:%d' % APPS['blue'], '127.0.0.1:%d' % APPS['green']),
