@@ -14,8 +14,10 @@ from zdtbench import profile as app_profile
 SwapSpec = collections.namedtuple('SwapSpec', 'index old_version new_version image')
 
 
-class BenchEnv(collections.namedtuple('BenchEnv', 'port backend_ports images prefix backends profile',
-                                       defaults=(None,))):
+_ENV_FIELDS = 'port backend_ports images prefix backends profile'
+
+
+class BenchEnv(collections.namedtuple('BenchEnv', _ENV_FIELDS, defaults=(None,))):
     """port: where the load goes (127.0.0.1); backend_ports: free ports a strategy may use for
     backends and balancer sockets; images: version -> image; prefix: container name prefix;
     backends: how many backends a strategy with several deploys (rolling_restart); profile: how

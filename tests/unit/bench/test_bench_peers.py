@@ -9,19 +9,8 @@ from zdtbench import catalog, judge, markdown, peers, playbook, profile, sysctl
 from zdtbench.strategy import BenchEnv
 
 from ansible_collections.zerodowntime.deploy.tests.unit.bench.bench_helpers import run_record
+from ansible_collections.zerodowntime.deploy.tests.unit.bench.test_bench_wrk_check import WITH_ERRORS
 
-WRK_SUMMARY = """Running 30s test @ http://127.0.0.1:18600/
-  1 threads and 4 connections
-  Thread Stats   Avg      Stdev     Max   +/- Stdev
-    Latency     2.00ms    1.00ms  40.00ms   90.00%
-  Latency Distribution
-     50%    1.50ms
-     99%   12.00ms
-  1200 requests in 12.00s, 1.00MB read
-  Socket errors: connect 0, read 2, write 0, timeout 0
-  Non-2xx or 3xx responses: 3
-Requests/sec:    100.00
-"""
 
 
 def judged(name, failed=0, wrk_failed=0, wall=2.0, swaps=3, keepalive=True, together=True, p99_ratio=1.0):
@@ -134,8 +123,9 @@ def test_the_environment_carries_the_profile():
 def test_wrk_judge_command_and_verdict():
     assert judge.command('http://127.0.0.1:18600/', 90.2, '/tmp/d.lua') == [
         'wrk', '-t1', '-c4', '-d91s', '--timeout', '10s', '--latency', '-s', '/tmp/d.lua', 'http://127.0.0.1:18600/']
-    assert judge.verdict(WRK_SUMMARY) == dict(requests=1200, failed=5, per_s=100.0,
-                                              latency_ms=dict(p50=1.5, p99=12.0, max=40.0), connections=4, delay_ms=20)
+    assert judge.verdict(WITH_ERRORS) == dict(requests=1000, failed=10, per_s=16.7,
+                                              latency_ms=dict(p50=0.85, p99=1200.0, max=1500.0), connections=4,
+                                              delay_ms=20)
     assert judge.verdict('unable to connect to 127.0.0.1:18600 Connection refused\n') == dict(
         error='wrk printed no summary: unable to connect to 127.0.0.1:18600 Connection refused')
 
