@@ -1,6 +1,6 @@
 """balancer_member measured against real balancers: the numbers of its closing note.
 
-For each adapter (HAProxy runtime API, Apache balancer-manager, nginx in a container):
+For each adapter (HAProxy runtime API, Apache balancer-manager, nginx in a container, Caddy admin API):
 
 1. state change - wall time of one module run (a JSON args file, as Ansible runs it: Python start,
                   read, plan, apply, verify, wait) for `disabled` and for `enabled`, median of
@@ -42,7 +42,7 @@ MODULE = 'ansible_collections.zerodowntime.deploy.plugins.modules.balancer_membe
 PREFIX = 'zdt-bm-bench'
 WORK = '/tmp/zdt-bm-bench'
 APPS = {'blue': 18291, 'green': 18292}
-HAPROXY_FRONT, APACHE_PORT, NGINX_FRONT = 18294, 18295, 18296
+HAPROXY_FRONT, APACHE_PORT, NGINX_FRONT, CADDY_FRONT = 18294, 18295, 18296, 18297
 
 
 def log(msg):
@@ -154,6 +154,22 @@ server {
 '''
 
 
+CADDY_JSON = '''{"admin": {"listen": "unix//run/caddy/admin.sock"},
+ "apps": {"http": {"servers": {"front": {"listen": ["127.0.0.1:%(front)d"],
+   "routes": [{"handle": [{"@id": "app", "handler": "reverse_proxy",
+     "upstreams": [{"dial": "127.0.0.1:%(blue)d"}, {"dial": "127.0.0.1:%(green)d"}]}]}]}}}}}
+'''
+
+
+def start_balancer(kind, config, path, run_dir):
+    """zerodowntime-test/<kind> with ``config`` at ``path`` and WORK/<run_dir> mounted (dir:target)."""
+    local = os.path.join(WORK, os.path.basename(path))
+    with open(local, 'w') as handle:
+        handle.write(config)
+    docker('run', '-d', '--name', '%s-%s' % (PREFIX, kind), '--network', 'host',
+           '-v', '%s:%s:ro' % (local, path), '-v', '%s/%s' % (WORK, run_dir), 'zerodowntime-test/' + kind)
+
+
 def setup(adapters):
     teardown(quiet=True)
     os.makedirs(os.path.join(WORK, 'run'))
@@ -164,11 +180,8 @@ def setup(adapters):
                'zerodowntime-test/app:v1')
     configs = {}
     if 'haproxy' in adapters:
-        with open(os.path.join(WORK, 'haproxy.cfg'), 'w') as handle:
-            handle.write(HAPROXY_CFG % dict(ports, front=HAPROXY_FRONT))
-        docker('run', '-d', '--name', PREFIX + '-haproxy', '--network', 'host',
-               '-v', '%s/haproxy.cfg:/etc/haproxy/haproxy.cfg:ro' % WORK, '-v', '%s/run:/run/haproxy' % WORK,
-               'zerodowntime-test/haproxy')
+        start_balancer('haproxy', HAPROXY_CFG % dict(ports, front=HAPROXY_FRONT), '/etc/haproxy/haproxy.cfg',
+                       'run:/run/haproxy')
         configs['haproxy'] = dict(
             args=dict(balancer='haproxy', haproxy_socket=os.path.join(WORK, 'run', 'admin.sock'), backend='app'),
             members=('blue', 'green'), front='http://127.0.0.1:%d' % HAPROXY_FRONT)
@@ -192,6 +205,13 @@ def setup(adapters):
                       nginx_config='/etc/nginx/conf.d/app.conf', backend='app'),
             members=('127.0.0.1:%d' % APPS['blue'], '127.0.0.1:%d' % APPS['green']),
             front='http://127.0.0.1:%d' % NGINX_FRONT)
+    if 'caddy' in adapters:
+        os.makedirs(os.path.join(WORK, 'caddy'))
+        start_balancer('caddy', CADDY_JSON % dict(ports, front=CADDY_FRONT), '/etc/caddy/caddy.json', 'caddy:/run/caddy')
+        configs['caddy'] = dict(
+            args=dict(balancer='caddy', caddy_admin='unix/' + os.path.join(WORK, 'caddy', 'admin.sock'), backend='app'),
+            members=('127.0.0.1:%d' % APPS['blue'], '127.0.0.1:%d' % APPS['green']),
+            front='http://127.0.0.1:%d' % CADDY_FRONT, weights=False)
     for port in APPS.values():
         wait_http('http://127.0.0.1:%d/health' % port)
     for name, conf in configs.items():
@@ -329,12 +349,14 @@ def idempotency(name, conf):
     one = conf['members'][0]
     must(run_module(dict(conf['args'], members=[dict(name=m, state='enabled') for m in conf['members']],
                          healthy_timeout=30))[0], '%s: both in rotation' % name)
-    args = dict(conf['args'], member=one, state='drained', weight=3)
+    # a balancer without weights (Caddy) is checked on the state alone
+    args = dict(conf['args'], member=one, state='drained', **({'weight': 3} if conf.get('weights', True) else {}))
     changed = []
     for check in (True, False, False, True):
         result, dummy, dummy2 = run_module(args, check_mode=check)
         changed.append(bool(must(result, '%s: four steps' % name)['changed']))
-    must(run_module(dict(conf['args'], member=one, state='enabled', weight=1, healthy_timeout=30))[0], name)
+    must(run_module(dict(conf['args'], member=one, state='enabled', healthy_timeout=30,
+                         **({'weight': 1} if conf.get('weights', True) else {})))[0], name)
     return dict(changed=changed, ok=changed == [True, True, False, False])
 
 
@@ -358,7 +380,7 @@ def markdown(results):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n', maxsplit=1)[0])
-    parser.add_argument('--adapters', default='haproxy,apache,nginx')
+    parser.add_argument('--adapters', default='haproxy,apache,nginx,caddy')
     parser.add_argument('--runs', type=int, default=10)
     parser.add_argument('--held', type=int, default=3, help='requests held in flight per drain')
     parser.add_argument('--slow-ms', type=int, default=4000,

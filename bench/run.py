@@ -3,6 +3,7 @@
     .venv/bin/python bench/run.py            # default plan (see zdtbench/catalog.py)
     .venv/bin/python bench/run.py --quick    # smoke run: one low load, 2 swaps per strategy
     .venv/bin/python bench/run.py --strategies naive-recreate,reuseport-sigquit-migrate-on
+    .venv/bin/python bench/run.py --profile kind   # the app as kind as before (default: realistic)
 
 Writes bench/results/<timestamp>/{bench.json,bench.md,<strategy>.png} and a copy in
 bench/results/latest/. Needs the Docker engine and the test images (make images). All traffic
@@ -20,7 +21,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import loadgen as loadgen_cli  # noqa: E402  (needs the path above)
-from zdtbench import budget, catalog, docker_cli, machine, probe, report, session, wrk_check  # noqa: E402
+from zdtbench import budget, catalog, docker_cli, machine, peers, probe, profile, report, session, wrk_check  # noqa: E402
 from zdtbench.strategy import BenchEnv  # noqa: E402
 
 RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'results')
@@ -33,7 +34,7 @@ READY_PROBE_PORT = 18699
 # 2-core machine (e33e410): baselines 0.3-0.6 s a swap and 7 s a run, ours 2.7-10.4 s a swap and
 # 23-28 s a run (set-up, first deploy, steady windows, tear-down).
 SWAP_GUESS = dict(baseline=0.6, plumbing=6.0, blue_green=6.0, rolling_restart=9.0)
-RUN_OVERHEAD = dict(baseline=3.0, plumbing=15.0, ours=22.0)
+RUN_OVERHEAD = dict(baseline=3.0, plumbing=15.0, ours=22.0, peer=22.0)
 # The default plan's budget for bench/run.py: 15 minutes for `make bench` minus its setup (images,
 # collection build, about 15 s) and a margin for the report and the last swap of a run running
 # past its share. Ours share what the other parts leave (zdtbench/budget.py).
@@ -54,6 +55,8 @@ def parse_args(argv=None):
     parser.add_argument('--think', type=float,
                         help='seconds each client waits after an answer (default %g; 0: stress, the machine saturates)'
                              % catalog.THINK_SECONDS)
+    parser.add_argument('--profile', default=profile.DEFAULT, choices=sorted(profile.PROFILES),
+                        help='how the app under test behaves (default %(default)s; zdtbench/profile.py)')
     parser.add_argument('--budget', type=float,
                         help="seconds for the whole run; the collection's strategies share what the rest leaves and "
                              "stop starting swaps when their share is used (default plan: %.0f; quick/full: 0 = none)"
@@ -76,16 +79,17 @@ def estimate_seconds(runs, timing):
 
 
 def budget_share(plans, timing, budget_end):
-    """Seconds of swaps for plans[0] under the budget (None: no budget, or not a strategy of ours)."""
-    if budget_end is None or plans[0].strategy.kind != 'ours':
+    """Seconds of swaps for plans[0] under the budget (None: no budget, or neither a strategy of
+    ours nor a peer)."""
+    if budget_end is None or plans[0].strategy.kind not in catalog.BUDGETED_KINDS:
         return None
 
     def whole(plan):     # baselines and the plumbing check keep their planned swaps
-        return None if plan.strategy.kind == 'ours' else estimate_seconds([plan], timing)
+        return None if plan.strategy.kind in catalog.BUDGETED_KINDS else estimate_seconds([plan], timing)
 
     fixed = budget.fixed_seconds(plans, lambda plan: run_overhead(plan, timing), whole) + REPORT_RESERVE
     return budget.swap_seconds(time.monotonic(), budget_end, fixed,
-                               sum(1 for plan in plans if plan.strategy.kind == 'ours'))
+                               sum(1 for plan in plans if plan.strategy.kind in catalog.BUDGETED_KINDS))
 
 
 def check_images():
@@ -95,16 +99,16 @@ def check_images():
         sys.exit('missing images %s: run `make images` first' % ', '.join(missing))
 
 
-def loadgen_check(quick):
+def loadgen_check(env, quick):
     def run_ours(url, concurrency, seconds):
         return loadgen_cli.summary(*loadgen_cli.run(url, concurrency, True, seconds))
 
-    check = wrk_check.run_check(ENV, run_ours, seconds=2.0 if quick else 5.0)
+    check = wrk_check.run_check(env, run_ours, seconds=2.0 if quick else 5.0)
     print('load generator check: %s' % check.get('verdict', check.get('skipped')), flush=True)
     return check
 
 
-def run_plans(runs, timing, ready_reference, records, budget_end=None, later=()):
+def run_plans(runs, env, timing, ready_reference, records, budget_end=None, later=()):
     """Each strategy's runs inside its session (e.g. its sysctl value), in plan order; their
     records are appended to ``records`` as they complete. Stops starting runs once interrupted.
     budget_end: time.monotonic() by which every run (and ``later`` plans) should be done."""
@@ -121,7 +125,7 @@ def run_plans(runs, timing, ready_reference, records, budget_end=None, later=())
                 print('- %s, %s, %d swaps%s ...' % (strategy.name, catalog.group_label(plan.loads), plan.swaps,
                                                     '' if share is None else ' (budget %.0f s of swaps)' % share),
                       flush=True)
-                group_records = session.run_one(plan, ENV, timing, ready_reference, swap_seconds=share)
+                group_records = session.run_one(plan, env, timing, ready_reference, swap_seconds=share)
                 records.extend(group_records)
                 for record in group_records:
                     if not record['error']:
@@ -157,26 +161,28 @@ def main(argv=None):
     runs, scale, pending = catalog.build_plan(quick=args.quick, full=args.full, only=only, ours_swaps=args.swaps,
                                               scale=args.scale, think=args.think)
     timing = session.QUICK_TIMING if args.quick else session.DEFAULT_TIMING
+    env = ENV._replace(profile=profile.get(args.profile))
     mode = 'quick' if args.quick else ('full' if args.full else 'default')
     seconds = args.budget if args.budget is not None else (DEFAULT_BUDGET if mode == 'default' else 0)
     started = datetime.datetime.now(datetime.timezone.utc)
     began = time.monotonic()
     budget_end = began + seconds if seconds else None
-    print('bench (%s): %d runs + %d scale runs, about %.0f s without a budget%s; pending: %s' % (
-        mode, len(runs), len(scale), estimate_seconds(runs + scale, timing),
+    print('bench (%s, app profile %s): %d runs + %d scale runs, about %.0f s without a budget%s; pending: %s' % (
+        mode, env.app.name, len(runs), len(scale), estimate_seconds(runs + scale, timing),
         ', time budget %.0f s' % seconds if seconds else '', ', '.join(pending) or 'none'), flush=True)
     document = dict(mode=mode, started=started.isoformat(timespec='seconds'), commit=machine.commit(),
                     machine=machine.machine(), timing=timing._asdict(), pending=pending,
                     randomness='none: fixed client counts, swap order and versions', runs=[], scale=[],
                     ready_reference=dict(median_s=None, runs_s=[]), loadgen_check=None, interrupted=None,
-                    budget_s=seconds or None)
+                    budget_s=seconds or None, app_profile=dict(env.app._asdict()))
     try:
-        ready, ready_runs = probe.start_to_ready(ENV.images['v1'], READY_PROBE_PORT, ENV.prefix + 'ready-probe')
+        ready, ready_runs = probe.start_to_ready(env.images['v1'], READY_PROBE_PORT, env.prefix + 'ready-probe',
+                                                 extra=env.app_args)
         document['ready_reference'] = dict(median_s=ready, runs_s=ready_runs)
         print('app start-to-ready: %.2f s (median of %s)' % (ready, ready_runs), flush=True)
-        document['loadgen_check'] = None if args.skip_loadgen_check else loadgen_check(args.quick)
-        run_plans(runs, timing, ready, document['runs'], budget_end, later=scale)
-        run_plans(scale, timing, ready, document['scale'], budget_end)
+        document['loadgen_check'] = None if args.skip_loadgen_check else loadgen_check(env, args.quick)
+        run_plans(runs, env, timing, ready, document['runs'], budget_end, later=scale)
+        run_plans(scale, env, timing, ready, document['scale'], budget_end)
     except KeyboardInterrupt as exc:
         INTERRUPTED.append(str(exc))
     finally:
@@ -194,6 +200,7 @@ def main(argv=None):
     document['elapsed_s'] = round(time.monotonic() - began, 1)
     directory = report.write(document, args.results, started.strftime('%Y%m%dT%H%M%SZ'))
     print('\n'.join(['', 'summary:'] + [entry['summary'] for entry in document['strategies'].values()]
+                    + ['', 'ours against the peers:'] + (peers.target_lines(document['peers']) or ['no pair ran'])
                     + ['', 'report: %s/bench.md (copy in %s/latest/)' % (directory, args.results)]))
 
 

@@ -41,7 +41,7 @@ class NaiveRecreate(Strategy):
         self.container = env.prefix + self.name
         docker_cli.remove(self.container)
         first = env.swap_specs(1)[0]
-        docker_cli.run_app(self.container, env.images[first.old_version], env.port)
+        docker_cli.run_app(self.container, env.images[first.old_version], env.port, extra=env.app_args)
         probe.wait_for_version(env.url, first.old_version, READY_TIMEOUT)
 
     def swap(self, spec):
@@ -49,7 +49,7 @@ class NaiveRecreate(Strategy):
         with clock.phase('remove old'):
             docker_cli.remove(self.container)
         with clock.phase('start new'):
-            docker_cli.run_app(self.container, spec.image, self.env.port)
+            docker_cli.run_app(self.container, spec.image, self.env.port, extra=self.env.app_args)
         with clock.phase('wait until new answers'):
             probe.wait_for_version(self.env.url, spec.new_version, READY_TIMEOUT)
         return clock.swap(spec.index, spec.old_version, spec.new_version)
@@ -89,7 +89,7 @@ class ReuseportSignal(Strategy):
             docker_cli.remove(self._slot(letter))
         first = env.swap_specs(1)[0]
         self.active = self._slot('a')
-        docker_cli.run_app(self.active, env.images[first.old_version], env.port, reuseport=True)
+        docker_cli.run_app(self.active, env.images[first.old_version], env.port, reuseport=True, extra=env.app_args)
         probe.wait_for_version(env.url, first.old_version, READY_TIMEOUT)
 
     def swap(self, spec):
@@ -97,7 +97,7 @@ class ReuseportSignal(Strategy):
         new = self._slot('b' if old.endswith('-a') else 'a')
         clock = PhaseClock()
         with clock.phase('start new'):
-            docker_cli.run_app(new, spec.image, self.env.port, reuseport=True)
+            docker_cli.run_app(new, spec.image, self.env.port, reuseport=True, extra=self.env.app_args)
         with clock.phase('wait until new answers'):
             probe.wait_for_version(self.env.url, spec.new_version, READY_TIMEOUT)
         with clock.phase('%s old, wait for exit' % self.signal):
@@ -188,7 +188,8 @@ class HaproxyRuntimeApi(Strategy):
         self.active = 'blue'
         self.teardown()
         first = env.swap_specs(1)[0]
-        docker_cli.run_app(self._container('blue'), env.images[first.old_version], self._port('blue'))
+        docker_cli.run_app(self._container('blue'), env.images[first.old_version], self._port('blue'),
+                           extra=env.app_args)
         docker_cli.docker('run', '-d', '--name', self._container('haproxy'), '--network', 'host',
                           '-e', 'HAPROXY_BIND=127.0.0.1:%d' % env.port,
                           '-e', 'HAPROXY_BLUE=127.0.0.1:%d' % self._port('blue'),
@@ -209,7 +210,7 @@ class HaproxyRuntimeApi(Strategy):
         old, new = self.active, 'green' if self.active == 'blue' else 'blue'
         clock = PhaseClock()
         with clock.phase('start new on the idle slot'):
-            docker_cli.run_app(self._container(new), spec.image, self._port(new))
+            docker_cli.run_app(self._container(new), spec.image, self._port(new), extra=self.env.app_args)
         with clock.phase('wait until new answers on its port'):
             probe.wait_for_version('http://127.0.0.1:%d/version' % self._port(new), spec.new_version, READY_TIMEOUT)
         with clock.phase('runtime API: new ready, old drain'):

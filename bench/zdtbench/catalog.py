@@ -50,11 +50,17 @@ TARGET_SWAPS = 20
 # 7 rolling restarts over 3 backends are 21 swaps.
 DEFAULT_SWAPS = dict(blue_green=TARGET_SWAPS, rolling_restart=7)
 QUICK_SWAPS = dict(baseline=2, plumbing=2, blue_green=2, rolling_restart=1)
-BLUE_GREEN_TRAFFIC = ('reuseport', 'haproxy', 'apache', 'nginx')
-ROLLING_BALANCERS = ('haproxy', 'apache', 'nginx')
+# The kinds whose runs get the swap counts of the collection's strategies and share the time budget:
+# ours and the peers they are measured against.
+BUDGETED_KINDS = ('ours', 'peer')
+BLUE_GREEN_TRAFFIC = ('reuseport', 'haproxy', 'apache', 'nginx', 'caddy')
+ROLLING_BALANCERS = ('haproxy', 'apache', 'nginx', 'caddy')
 DEFAULT_BACKENDS = 3
 # The baseline doing by hand what blue_green does with that traffic strategy (wall-time target).
 HAND_SCRIPTS = dict(reuseport='reuseport-sigquit-migrate-on', haproxy='haproxy-runtime-api')
+# A peer strategy is named after the strategy of ours it is compared with, plus this suffix.
+PEER_SUFFIX = '-peer'
+PEER_COLLECTIONS = ('community.general', 'community.docker')
 
 
 def load_label(load):
@@ -79,6 +85,35 @@ def ours():
     return strategies
 
 
+def with_peers(strategies):
+    """The strategies, each peer right after the strategy of ours it is measured against (so both
+    run on the machine in the same state)."""
+    by_ours = dict((peer.name[:-len(PEER_SUFFIX)], peer) for peer in peers())
+    ordered = []
+    for strategy in strategies:
+        ordered.append(strategy)
+        if strategy.name in by_ours:
+            ordered.append(by_ours[strategy.name])
+    return ordered
+
+
+def peers():
+    """What users run today without the collection, as playbooks of the peer collections (kind
+    'peer'; role: the role of ours whose swaps they are counted like). Pending while the peer
+    collections are not installed."""
+    return [
+        PlaybookStrategy('blue_green-haproxy' + PEER_SUFFIX, 'blue_green_haproxy_peer.yml', role='blue_green',
+                         kind='peer', collections=PEER_COLLECTIONS,
+                         description='peer: community.docker.docker_container redeploys the one service container in '
+                                     'place behind the HAProxy front, then ansible.builtin.wait_for'),
+        PlaybookStrategy('rolling_restart-haproxy' + PEER_SUFFIX, 'rolling_restart_haproxy_peer.yml',
+                         role='rolling_restart', kind='peer', collections=PEER_COLLECTIONS, mixed_window_target=False,
+                         description='peer: per backend community.general.haproxy drain + wait, '
+                                     'community.docker.docker_container, ansible.builtin.wait_for, '
+                                     'community.general.haproxy enable + wait'),
+    ]
+
+
 def rolling_restart(balancer):
     # Several backends answer during a rolling restart by design: no mixed-version target.
     return PlaybookStrategy('rolling_restart-%s' % balancer, 'rolling_restart_%s.yml' % balancer,
@@ -93,7 +128,7 @@ def plumbing_check():
 
 
 def every_strategy():
-    return all_baselines() + ours() + [plumbing_check()]
+    return all_baselines() + with_peers(ours()) + [plumbing_check()]
 
 
 def _wanted(strategy, only, quick, ours_runnable):
@@ -112,7 +147,7 @@ def _groups_and_swaps(strategy, quick, full, ours_swaps):
         swaps = BASELINE_SWAPS
     else:
         swaps = TARGET_SWAPS if full else DEFAULT_SWAPS[strategy.role]
-    if ours_swaps and strategy.kind == 'ours':
+    if ours_swaps and strategy.kind in BUDGETED_KINDS:
         swaps = ours_swaps
     return groups, swaps
 

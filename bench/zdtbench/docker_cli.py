@@ -28,12 +28,13 @@ def docker(*args, timeout=COMMAND_TIMEOUT, check=True):
     return done.stdout.strip()
 
 
-def run_app(name, image, port, reuseport=False):
-    """Start the demo app detached on 127.0.0.1:port (host network)."""
+def run_app(name, image, port, reuseport=False, extra=()):
+    """Start the demo app detached on 127.0.0.1:port (host network); ``extra``: more docker run
+    flags (the app profile's, zdtbench.profile.docker_run_args)."""
     env = ['-e', 'APP_PORT=%d' % port, '-e', 'APP_HOST=127.0.0.1']
     if reuseport:
         env += ['-e', 'APP_REUSEPORT=1']
-    return docker('run', '-d', '--name', name, '--network', 'host', *env, image)
+    return docker('run', '-d', '--name', name, '--network', 'host', *env, *extra, image)
 
 
 def remove(name):

@@ -1,10 +1,12 @@
 """The benchmark report as Markdown: runs, targets, summaries, scale, pending, load generator check."""
 
+from zdtbench.judge import WRK_CONNECTIONS, WRK_DELAY_MS
+from zdtbench.peers import PAIRS as PEER_PAIRS, target_lines
 from zdtbench.targets import TARGETS
 
 RUN_COLUMNS = ('strategy', 'load', 'swaps', 'requests', 'failed', 'ok/s steady', 'ok/s swap',
                'p50/p99/max ms steady', 'p50/p99/max ms swap', 'swap s median/max', 'x ready',
-               'mixed ms max')
+               'mixed ms max', 'wrk failed of requests')
 
 
 def table(columns, rows):
@@ -35,6 +37,16 @@ def latency_cell(latency):
     return '/'.join(_num(latency[key], '%.1f') for key in ('p50', 'p99', 'max'))
 
 
+def wrk_cell(run):
+    """The second judge's count of the run: '0 of 1234', or why there is none."""
+    wrk = run.get('wrk')
+    if not wrk:
+        return '–'
+    if 'failed' not in wrk:
+        return text_cell(wrk.get('skipped') or wrk.get('error'), 80)
+    return '%s of %d' % ('**%d**' % wrk['failed'] if wrk['failed'] else '0', wrk['requests'])
+
+
 def load_cell(run):
     """The load, and the loads sent at the same time against the same swaps: 'c=256 close (+ c=256 keep-alive)'."""
     others = run.get('concurrent_with') or []
@@ -55,7 +67,7 @@ def run_row(run):
     if run.get('error'):
         # Requests sent before the run broke still count (absent when the load never started).
         counts = [run['requests'], failed_cell(run)] if 'requests' in run else ['–', '–']
-        return head + ['–'] + counts + [text_cell('run failed: %s' % run['error'])] + ['–'] * 6
+        return head + ['–'] + counts + [text_cell('run failed: %s' % run['error'])] + ['–'] * 6 + [wrk_cell(run)]
     steady, during = run['steady'], run['swap']
     share = '' if run['throughput_ratio'] is None else ' (%.0f%%)' % (100 * run['throughput_ratio'])
     return head + [
@@ -64,7 +76,7 @@ def run_row(run):
         latency_cell(steady['latency_ms']), latency_cell(during['latency_ms']),
         '%s/%s' % (_num(run['swap_wall_s']['median'], '%.2f'), _num(run['swap_wall_s']['max'], '%.2f')),
         _num(run['swap_vs_ready'], '%.1f'),
-        _num(run['mixed_window_ms']['max'], '%.0f'),
+        _num(run['mixed_window_ms']['max'], '%.0f'), wrk_cell(run),
     ]
 
 
@@ -117,6 +129,42 @@ def wall_table(strategies):
                   'longest phases, median s per swap'], rows)
 
 
+PEER_COLUMNS = ('ours vs peer', 'swaps ours / peer', 's per member or swap, median: ours / peer',
+                'ours/peer (target)', 'failed ours: loadgen / wrk', 'failed peer: loadgen / wrk',
+                'p99 ms during swaps: ours / peer (ratio)', 'wrk p99 ms, whole run: ours / peer')
+WRK_NOTE = '%d keep-alive connections, %d ms between requests, through the same front for the whole run' % (
+    WRK_CONNECTIONS, WRK_DELAY_MS)
+
+
+def _judges_cell(side):
+    wrk = _num(side['wrk_failed'], '%d') if side['wrk_failed'] is not None else 'no wrk (%s)' % (
+        text_cell(', '.join(side['wrk_missing']), 60) or 'not run')
+    cell = '%d / %s' % (side['failed'], wrk)
+    return cell if not (side['failed'] or side['wrk_failed']) else '**%s**' % cell
+
+
+def peers_section(rows):
+    """The peer-vs-ours table and the targets of issue #13 read from it (zdtbench.peers)."""
+    if not rows:
+        return 'not run in this plan (both strategies of a pair must run: %s)' % ', '.join(
+            '%s and %s' % (pair.ours, pair.peer) for pair in PEER_PAIRS)
+    table_rows = []
+    for row in rows:
+        ours, peer = row['ours'], row['peer']
+        table_rows.append([
+            '%s vs %s' % (row['ours_name'], row['peer_name']),
+            '%d / %d' % (ours['swaps'], peer['swaps']),
+            '%s / %s per %s' % (_num(ours['median_s'], '%.2f'), _num(peer['median_s'], '%.2f'), row['unit']),
+            '%s (<= %gx)' % (_num(row['time_ratio'], '%.2fx'), row['max_ratio']),
+            _judges_cell(ours), _judges_cell(peer),
+            '%s / %s (%s)' % (_num(ours['swap_p99_ms'], '%.1f'), _num(peer['swap_p99_ms'], '%.1f'),
+                              _num(row['p99_ratio'], '%.2fx')),
+            '%s / %s' % (_num(ours['wrk_p99_ms'], '%.1f'), _num(peer['wrk_p99_ms'], '%.1f')),
+        ])
+    return '\n'.join([table(PEER_COLUMNS, table_rows), '', 'Targets (issue #13):', '']
+                     + ['- %s' % line for line in target_lines(rows)])
+
+
 def loadgen_check_section(check):
     if not check:
         return 'not run'
@@ -166,6 +214,18 @@ def render(report):
         sections += ['Time budget %.0f s: the collection\'s strategies shared equally what the baselines and each '
                      'run\'s fixed parts left, and started no swap that would end after their share; a run that '
                      'did fewer deploys than planned says so in its swaps cell.' % report['budget_s'], '']
+    if report.get('app_profile'):
+        sections += ['App profile **%s**: %s.' % (report['app_profile']['name'], report['app_profile']['description']),
+                     '']
+    sections += [
+        '## Ours against the peers users run today (same run, same load, same strict front)',
+        '',
+        peers_section(report.get('peers') or []),
+        '',
+        'Failed: our load generator\'s count (every load of the run) / wrk\'s, the second judge (%s). '
+        'p99 during swaps: of ok requests of our load generator, the worst load.' % WRK_NOTE,
+        '',
+    ]
     sections += [
         'App start-to-ready (docker run until /health answers), median of %d: %s s. '
         'Latency is over ok requests; a request belongs to the window it started in; '

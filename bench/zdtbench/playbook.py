@@ -9,13 +9,14 @@ events ansible-runner records. Setup and teardown of fronts and backends are the
 """
 
 import datetime
+import importlib.util
 import os
 import shutil
 import sys
 import tempfile
 import time
 
-from zdtbench import collection
+from zdtbench import collection, profile
 from zdtbench.strategy import Strategy, StrategyError
 from zdtbench.swaps import Phase, Swap
 
@@ -122,14 +123,25 @@ def _runner_env():
     return env
 
 
+def collection_installed(name):
+    """Whether the collection ``namespace.name`` is importable where ansible-playbook finds the
+    ones installed with Python packages (the `ansible` package bundles community.*)."""
+    try:
+        return importlib.util.find_spec('ansible_collections.%s' % name) is not None
+    except ImportError:
+        return False
+
+
 class PlaybookStrategy(Strategy):
     """A strategy run by a playbook. role: the collection role it needs (None: needs none);
-    extravars: strategy variables on top of the bench_* ones."""
+    extravars: strategy variables on top of the bench_* ones; collections: other collections
+    its playbook uses (a peer's), pending while one is not installed."""
 
     def __init__(self, name, playbook, role=None, extravars=None, kind='ours', hand_script=None,
-                 mixed_window_target=True, description=''):
+                 mixed_window_target=True, description='', collections=()):
         super(PlaybookStrategy, self).__init__(name)
         self.playbook = os.path.join(PLAYBOOK_DIR, playbook)
+        self.collections = tuple(collections)
         self.role = role
         self.extravars = dict(extravars or {})
         self.kind = kind
@@ -143,13 +155,17 @@ class PlaybookStrategy(Strategy):
             return 'role roles/%s does not exist yet' % self.role
         if not os.path.exists(self.playbook):
             return 'playbook %s does not exist yet' % os.path.relpath(self.playbook, collection.REPO_ROOT)
+        missing = [name for name in self.collections if not collection_installed(name)]
+        if missing:
+            return 'collection(s) %s not installed (the `ansible` package of tests/requirements.txt has them)' % (
+                ', '.join(missing))
         return None
 
     def _bench_vars(self, env):
         return dict(bench_name_prefix=env.prefix + self.name + '-', bench_port=env.port,
                     bench_backend_ports=list(env.backend_ports), bench_images=dict(env.images),
                     bench_backends=env.backends,
-                    bench_initial_version=env.swap_specs(1)[0].old_version)
+                    bench_initial_version=env.swap_specs(1)[0].old_version, **profile.extravars(env.app))
 
     def _run(self, action, **extra):
         """Run the playbook once; returns its events. Raises StrategyError when it fails."""
@@ -199,5 +215,5 @@ class PlaybookStrategy(Strategy):
     def info(self):
         result = super(PlaybookStrategy, self).info()
         result.update(playbook=os.path.relpath(self.playbook, collection.REPO_ROOT), role=self.role,
-                      extravars=self.extravars)
+                      extravars=self.extravars, collections=list(self.collections))
         return result

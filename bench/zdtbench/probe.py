@@ -34,12 +34,13 @@ def wait_for_version(url, version=None, timeout=30.0, interval=POLL_INTERVAL):
                           last and (last.error or last.status), last and last.version))
 
 
-def start_to_ready(image, port, name, runs=3, url_path='/health'):
-    """The app's own start-to-ready time: `docker run` until /health answers 200, median of runs."""
+def start_to_ready(image, port, name, runs=3, url_path='/health', extra=()):
+    """The app's own start-to-ready time: `docker run` until /health answers 200, median of runs.
+    extra: more docker run flags (the app profile's)."""
     times = []
     for _run in range(runs):
         began = time.monotonic()
-        docker_cli.run_app(name, image, port)
+        docker_cli.run_app(name, image, port, extra=extra)
         try:
             times.append(wait_for_version('http://127.0.0.1:%d%s' % (port, url_path)) - began)
         finally:

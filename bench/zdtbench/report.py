@@ -5,7 +5,7 @@ import json
 import os
 import shutil
 
-from zdtbench import compare, markdown, plot, scale, targets
+from zdtbench import compare, markdown, peers, plot, scale, targets
 
 
 def group_by_strategy(runs):
@@ -41,6 +41,7 @@ def write(report, results_root, stamp):
     os.makedirs(directory, exist_ok=True)
     pngs = {}
     report['scale_summary'] = scale.summary(report['scale'])
+    report['peers'] = peers.compare_pairs(report['runs'])
     for name, group in group_by_strategy(report['runs']).items():
         path = plot.plot_strategy(name, group, os.path.join(directory, '%s.png' % name))
         if path:

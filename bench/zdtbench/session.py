@@ -15,6 +15,7 @@ import time
 import traceback
 
 from zdtbench import stats
+from zdtbench.judge import WrkJudge
 from zdtbench.catalog import load_label
 from zdtbench.docker_cli import DockerError
 from zdtbench.loadgen import LoadGenerator
@@ -100,14 +101,17 @@ def run_one(plan, env, timing, ready_reference=None, log=print, swap_seconds=Non
     generators = [LoadGenerator(env.url, load.concurrency, load.keepalive, max_seconds=max_seconds,
                                 pause=load.pause)
                   for load in plan.loads]
+    # The second judge runs as long as the loads, its result after theirs (zdtbench.judge).
+    judge = WrkJudge(env.url, max_seconds)
     began = time.monotonic()
     try:
         strategy.setup(env)
-        per_load, swaps = _swaps_under_load(strategy, generators, specs, timing, swap_seconds)
+        per_load, swaps = _swaps_under_load(strategy, generators + [judge], specs, timing, swap_seconds)
     except Exception as exc:        # a broken run is reported; the other runs go on
         if isinstance(exc, SwapsFailed):
             for record, samples in zip(records, exc.samples):
                 record.update(stats.counts(samples))
+                record['wrk'] = exc.samples[-1]
             exc = exc.cause
         for record in records:
             record['error'] = '%s: %s' % (type(exc).__name__, exc)
@@ -124,6 +128,8 @@ def run_one(plan, env, timing, ready_reference=None, log=print, swap_seconds=Non
     for record, samples, generator in zip(records, per_load, generators):
         record.update(stats.analyze(samples, swaps, generator.started_at, generator.stopped_at,
                                     ready_reference, timing.warmup, timing.settle))
+        # The same wrk run for every load of the group: it saw all of them.
+        record['wrk'] = per_load[-1]
         record['run_seconds'] = seconds
         # Outer swaps done (a rolling restart's backends count as one here) vs planned.
         record['swaps_done'] = len(set(swap.index if swap.group is None else swap.group for swap in swaps))

@@ -9,13 +9,28 @@ import collections
 import contextlib
 import time
 
+from zdtbench import profile as app_profile
+
 SwapSpec = collections.namedtuple('SwapSpec', 'index old_version new_version image')
 
 
-class BenchEnv(collections.namedtuple('BenchEnv', 'port backend_ports images prefix backends')):
+_ENV_FIELDS = 'port backend_ports images prefix backends profile'
+
+
+class BenchEnv(collections.namedtuple('BenchEnv', _ENV_FIELDS, defaults=(None,))):
     """port: where the load goes (127.0.0.1); backend_ports: free ports a strategy may use for
     backends and balancer sockets; images: version -> image; prefix: container name prefix;
-    backends: how many backends a strategy with several deploys (rolling_restart)."""
+    backends: how many backends a strategy with several deploys (rolling_restart); profile: how
+    the app behaves (zdtbench.profile.AppProfile; None: the kind profile)."""
+
+    @property
+    def app(self):
+        return self.profile or app_profile.PROFILES['kind']
+
+    @property
+    def app_args(self):
+        """docker run flags of the app profile, for the strategies that start the app by hand."""
+        return app_profile.docker_run_args(self.app)
 
     @property
     def url(self):
@@ -33,10 +48,11 @@ class StrategyError(RuntimeError):
 
 
 class Strategy(object):
-    """Base of every strategy. kind: 'baseline' | 'ours' | 'plumbing'; role: the collection role
-    it measures (ours) or None. hand_script: the name of
-    the baseline doing the same by hand (for the wall-time target), or None. mixed_window_target:
-    whether 'mixed-version window <= longest in-flight request' is a target (blue/green)."""
+    """Base of every strategy. kind: 'baseline' | 'ours' | 'peer' | 'plumbing'; role: the
+    collection role it measures (ours), the role whose swaps a peer's are counted like, or None.
+    hand_script: the name of the baseline doing the same by hand (for the wall-time target), or
+    None. mixed_window_target: whether 'mixed-version window <= longest in-flight request' is a
+    target (blue/green)."""
 
     kind = 'baseline'
     role = None

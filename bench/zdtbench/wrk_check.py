@@ -60,7 +60,7 @@ def run_check(env, run_loadgen, seconds=5.0, concurrency=64, threads=2):
         return dict(skipped='wrk is not installed')
     name = env.prefix + 'loadgen-check'
     docker_cli.remove(name)
-    docker_cli.run_app(name, env.images[sorted(env.images)[0]], env.port)
+    docker_cli.run_app(name, env.images[sorted(env.images)[0]], env.port, extra=env.app_args)
     try:
         probe.wait_for_version(env.url, timeout=30)
         ours = run_loadgen(env.url, concurrency, seconds)

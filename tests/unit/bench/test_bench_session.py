@@ -37,6 +37,19 @@ class FakeGenerator(object):
         return list(self.samples)
 
 
+class FakeJudge(FakeGenerator):
+    """wrk beside the loads (zdtbench.judge.WrkJudge): halted with them, its verdict read last."""
+    verdict = dict(requests=50, failed=2, per_s=25.0, latency_ms=dict(p50=1.0, p99=3.0, max=9.0))
+
+    def __init__(self, url, max_seconds):
+        super(FakeJudge, self).__init__(url, 'wrk')
+
+    def collect(self):
+        if self.log is not None:
+            self.log.append(('collect', self.concurrency))
+        return dict(self.verdict)
+
+
 class FakeStrategy(Strategy):
     def __init__(self, fail_at=None):
         super(FakeStrategy, self).__init__('fake')
@@ -61,6 +74,7 @@ class FakeStrategy(Strategy):
 
 def run(strategy, monkeypatch):
     monkeypatch.setattr(session, 'LoadGenerator', FakeGenerator)
+    monkeypatch.setattr(session, 'WrkJudge', FakeJudge)
     plan = catalog.RunPlan(strategy, (catalog.Load(4, True),), 1, 3)
     records = session.run_one(plan, ENV, NO_WAIT, ready_reference=0.05, log=lambda line: None)
     assert len(records) == 1
@@ -74,6 +88,7 @@ def test_a_run_is_analysed(monkeypatch):
     assert record['error'] is None and record['notes'] == ['a note']
     assert (record['requests'], record['failed'], len(record['swaps'])) == (3, 1, 1)
     assert record['load']['label'] == 'c=4 keep-alive, no think time' and record['concurrent_with'] == []
+    assert record['wrk'] == FakeJudge.verdict
 
 
 def test_loads_sent_together_share_the_swaps_and_are_counted_apart(monkeypatch):
@@ -89,13 +104,20 @@ def test_loads_sent_together_share_the_swaps_and_are_counted_apart(monkeypatch):
             self.samples = [ok(0.1)] if keepalive else [ok(0.1), failed(0.2, 'refused')]
             made.append((concurrency, keepalive, kwargs.get('pause')))
 
+    class Judge(FakeJudge):
+        log = stops
+
     monkeypatch.setattr(session, 'LoadGenerator', Generator)
+    monkeypatch.setattr(session, 'WrkJudge', Judge)
     strategy = FakeStrategy()
     plan = catalog.RunPlan(strategy, (catalog.Load(256, True, 0.2), catalog.Load(128, False, 0.2)), 1, 3)
     keepalive, close = session.run_one(plan, ENV, NO_WAIT, log=lambda line: None)
     assert made == [(256, True, 0.2), (128, False, 0.2)] and strategy.calls == ['setup', 'swaps', 'teardown']
-    # Every load stops before any load's samples are read: none runs on alone meanwhile.
-    assert stops == [('halt', 256), ('halt', 128), ('collect', 256), ('collect', 128)]
+    # Every load and wrk stop before any load's samples are read: none runs on alone meanwhile.
+    assert stops == [('halt', 256), ('halt', 128), ('halt', 'wrk'), ('collect', 256), ('collect', 128),
+                     ('collect', 'wrk')]
+    # wrk saw both loads' swaps: its one verdict is in each load's record.
+    assert keepalive['wrk'] == close['wrk'] == FakeJudge.verdict
     assert (keepalive['requests'], keepalive['failed'], close['requests'], close['failed']) == (1, 0, 2, 1)
     assert keepalive['load']['think_s'] == 0.2
     assert keepalive['concurrent_with'] == ['c=128 close, think 0.2 s']
@@ -111,6 +133,7 @@ def test_failed_swaps_keep_the_counts_of_the_load(monkeypatch):
     assert strategy.calls == ['setup', 'swaps', 'teardown']
     assert record['error'] == 'StrategyError: drain timed out'
     assert (record['requests'], record['failed'], record['errors']['reset']) == (3, 1, 1)
+    assert record['wrk'] == FakeJudge.verdict
     assert 'swaps' not in record
 
 
