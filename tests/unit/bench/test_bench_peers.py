@@ -12,7 +12,6 @@ from ansible_collections.zerodowntime.deploy.tests.unit.bench.bench_helpers impo
 from ansible_collections.zerodowntime.deploy.tests.unit.bench.test_bench_wrk_check import WITH_ERRORS
 
 
-
 def judged(name, failed=0, wrk_failed=0, wall=2.0, swaps=3, keepalive=True, together=True, p99_ratio=1.0):
     """A run record of ``name`` with wrk's verdict, as one of two loads sent together."""
     run = run_record(name, failed_count=failed, wall=wall, swaps=swaps, keepalive=keepalive, p99_ratio=p99_ratio)
