@@ -461,6 +461,13 @@ options:
       - V(close) - go on - the old container gets its graceful stop signal (O(stop_signal)), which a
         well-behaved app answers by closing what remains cleanly (close frame, end of stream); what
         was still open is counted in RV(long_lived).
+      - Apache - a drained member whose counters have not moved for C(apache_stale_busy_after)
+        (default 10 s) counts as idle, and an open websocket or event stream moves none of them;
+        with V(fail) and long-lived connections, set C(connection.apache_stale_busy_after) to at
+        least O(drain_timeout), or the drain ends before the deadline and the stop closes them.
+      - Caddy 2.6 - every change through its admin API is a configuration reload that ends every
+        long-lived connection on every upstream (measured - see docs/long-lived.md), so neither
+        choice can keep them open.
     type: str
     default: fail
     choices: [fail, close]
