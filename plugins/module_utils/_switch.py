@@ -397,7 +397,7 @@ class Switch(object):
                 plan = make_plan(bal.adapter, run.read(phase), run.requests, force=True)
                 run.reassert(phase, plan)
             except BalancerError as exc:
-                raise SwitchFailure('%s: re-reading it before %s failed: %s' % (bal.where, phase, exc))
+                raise SwitchFailure('%s: re-reading it (%s) failed: %s' % (bal.where, phase, exc))
             except RunFailure as exc:
                 self._finished(bal, exc.result, phase)
                 raise SwitchFailure('%s: %s' % (bal.where, exc.msg))
@@ -624,7 +624,10 @@ class Hooks(object):
 
     def after(self, runner):
         """The end state (raises SwitchFailure; the containers are in place then)."""
-        if self.done:
-            return
         active = runner.roles.get(hs.ACTIVE)
-        self.switch.converge(active['slot'] if active is not None else None)
+        if not self.done:
+            self.switch.converge(active['slot'] if active is not None else None)
+        elif not self.switch.rolling and active is not None and self.old_slot is not None:
+            # One last look once the old container is gone: a balancer reloaded or restarted while
+            # it stopped has put the old member back in rotation, and no look before could see it.
+            self.switch.recheck(active['slot'], 'after retiring the old container')

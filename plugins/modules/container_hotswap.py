@@ -51,7 +51,9 @@ description:
   - B(Re-check before capacity goes) - right before a container that no longer serves is stopped,
     the module reads every balancer again. A member the balancer put back into rotation (a reload
     or restart that forgot the runtime state) is drained again, and its drain waited for again;
-    each such re-assertion is returned in RV(reasserted) and warned about.
+    each such re-assertion is returned in RV(reasserted) and warned about. Blue/green reads them
+    once more after the old container is gone (phase C(after retiring the old container)) - a
+    reload while it stopped has put its member back, pointing at nothing.
   - B(Failure before the old container is retired) (the candidate not ready, the balancer not
     reporting it up in time, a drain timeout, a failed watch) puts every balancer this run changed
     back - the old member into rotation with its weight from before, the candidate's member
@@ -963,7 +965,8 @@ reasserted:
     - Every member a balancer lost the state of during the run (a reload, a restart) and that the
       module set again before capacity was removed - C(balancer), C(backend), C(member), C(found)
       (C(state), C(weight), C(status) the balancer reported), C(wanted) (C(state), C(weight); V(null)
-      weight - any), C(phase) (the step it was about to take).
+      weight - any), C(phase) (the step it was about to take, or C(after retiring the old
+      container)).
   returned: when O(balancers) is given (not with O(state=absent))
   type: list
   elements: dict

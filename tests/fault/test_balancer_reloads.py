@@ -14,8 +14,9 @@ phase the case names (harness/reloads.py: Trigger). What must hold:
 Phases (what the trigger waits for on the balancer, read without the collection's adapters):
 - blue_green 'switch': the candidate's member entered rotation;
 - blue_green 'drain':  the old member left rotation, a slow request still in flight on it;
-- blue_green 'retire': the old member left rotation, nothing in flight: 0.3 s later the deploy
-  goes on to retire the old container;
+- blue_green 'retire': the old member left rotation, nothing in flight: the deploy goes straight
+  on to retire the old container (a re-check, the stop, a last look - together well under a
+  second since the stop releases idle connections, so the trigger fires at once);
 - rolling 'drain':     a member left rotation, a slow request in flight;
 - rolling 'enable':    a member that was out is back in rotation (the weight ramp, with HAProxy).
 
@@ -49,6 +50,8 @@ LAYOUT = {
 # Slow requests kept in flight through the front during the drain phases (two at a time): the old
 # member always has some when it leaves rotation, so the drain lasts up to SLOW_MS.
 SLOW_MS = 1500
+# HAProxy's checks take a member out after fall x inter (fronts.SERVER: 2 x 500 ms), plus slack.
+CHECKS_SETTLE = 2.5
 # Words of a failure message that names the balancer and what it found.
 NAMES_BALANCER = ('HAProxy runtime API', 'balancer-manager at ', 'nginx (')
 
@@ -97,7 +100,7 @@ def _trigger(service, strategy, phase, action):
         active = service.active_slot()
         if phase == 'switch':
             return Trigger(service.front, action, candidate_enabled(active))
-        return Trigger(service.front, action, old_out(active), delay=0.3 if phase == 'retire' else 0.0)
+        return Trigger(service.front, action, old_out(active))
     if phase == 'drain':
         return Trigger(service.front, action, any_out)
     return Trigger(service.front, action, BackInRotation())
@@ -138,15 +141,12 @@ def test_balancer_reload_or_restart_mid_deploy(reload_services, balancer, strate
     failure = run.final_failure()
     problems = service.problems(version) if run.rc == 0 else []
     retired_back = []
-    if phase == 'retire':
-        # A reload after the deploy's last look at the balancer (it was retiring the old container)
-        # returns the retired member to rotation: no module can see it. Acceptable only while
-        # the balancer's own checks keep it out of service (HAProxy: DOWN); any request it lost is
-        # counted above.
-        servers = service.front.servers()
-        retired_back = [p for p in problems if any(p.startswith('%s %s is enabled' % (kind, name))
-                                                   and not s['up'] for name, s in servers.items()
-                                                   for kind in ('HAProxy',))]
+    if phase == 'retire' and problems:
+        # A reload after the deploy's last look at the balancer (the module looks once more after
+        # the old container is gone) returns the retired member to rotation: no module can see
+        # it. Acceptable only once the balancer's own checks take it out of service (HAProxy:
+        # DOWN after fall x inter); any request it lost is counted above.
+        retired_back = _down_by_checks(service, problems)
         problems = [p for p in problems if p not in retired_back]
     if run.rc == 0 and not problems:
         service.version = version
@@ -177,6 +177,19 @@ def test_balancer_reload_or_restart_mid_deploy(reload_services, balancer, strate
         broken.append('not converged: %s' % '; '.join(problems))
     broken += coverage
     assert not broken, '%s %s %s %s: %s' % (balancer, strategy, phase, action, ' | '.join(broken))
+
+
+def _down_by_checks(service, problems):
+    """The problems 'HAProxy <member> is enabled' whose member HAProxy's checks mark DOWN within
+    CHECKS_SETTLE seconds (a restarted HAProxy starts its servers UP until the checks fail)."""
+    deadline = time.monotonic() + CHECKS_SETTLE
+    while True:
+        servers = service.front.servers()
+        down = [p for p in problems if any(p.startswith('HAProxy %s is enabled' % name) and not s['up']
+                                           for name, s in servers.items())]
+        if len(down) == len(problems) or time.monotonic() > deadline:
+            return down
+        time.sleep(0.2)
 
 
 def run_reassertions(run):

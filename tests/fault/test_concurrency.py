@@ -135,7 +135,8 @@ def test_failed_deploy_after_a_successful_one_in_the_same_play_releases_the_lock
     load = load.stop()
     service.version = good
     assert rc != 0, 'the deploy of a never-ready version succeeded: %s' % run.tail()
-    assert 'never-ready' in run.final_failure()['msg'], run.final_failure()
+    assert re.search(r'^Service %s: ready %s-candidate failed: Not ready after 5' % (service.name, service.name),
+                     run.final_failure()['msg']), run.final_failure()
     assert load['failed'] == 0, load['first_failures']
     containers = convergence.service_containers(engine, service.name)
     assert service.name + '-hotswap-lock' not in containers, (

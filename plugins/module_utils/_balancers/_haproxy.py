@@ -58,6 +58,8 @@ DRAIN_MASK = ADMF_FDRAIN | ADMF_IDRAIN
 # srv_op_state
 OP_STOPPED, OP_STARTING, OP_RUNNING, OP_STOPPING = 0, 1, 2, 3
 
+# One read, one round trip (see the module docstring).
+READ_COMMANDS = ('show stat', 'show servers state', 'show info')
 STATE_COMMAND = {ENABLED: 'ready', DRAINED: 'drain', DISABLED: 'maint'}
 
 STAT_COLUMNS = ('pxname', 'svname', 'qcur', 'scur', 'status', 'check_status', 'check_rise',
@@ -165,6 +167,15 @@ def _describe_socket_error(exc, family):
     return str(exc) or exc.__class__.__name__
 
 
+class TruncatedAnswer(BalancerResponseError):
+    """An answer that ended before every command's output; ``complete``: the outputs that did
+    arrive, in which a refusal or a malformed table may name the real cause."""
+
+    def __init__(self, message, complete):
+        super(TruncatedAnswer, self).__init__(message)
+        self.complete = complete
+
+
 def split_outputs(text, count, where='HAProxy', commands=None):
     """Each command's output ends with an empty line; an empty output is just that line."""
     outputs = []
@@ -177,9 +188,9 @@ def split_outputs(text, count, where='HAProxy', commands=None):
         end = rest.find('\n\n')
         if end < 0:
             what = commands[index] if commands else 'command %d' % (index + 1)
-            raise BalancerResponseError(
+            raise TruncatedAnswer(
                 'The HAProxy runtime API at %s ended its answer to %r early (%d of %d outputs '
-                'complete); got: %r' % (where, what, index, count, _excerpt(rest)))
+                'complete); got: %r' % (where, what, index, count, _excerpt(rest)), outputs)
         outputs.append(rest[:end])
         rest = rest[end + 2:]
     return outputs
@@ -362,10 +373,17 @@ class HaproxyAdapter(BalancerAdapter):
         return 'the HAProxy runtime API at %s' % self.api.address
 
     def read(self, backend):
-        stat_text, state_text, info_text = self.api.request(['show stat', 'show servers state', 'show info'])
         where = self.describe()
-        for text, command in ((stat_text, 'show stat'), (state_text, 'show servers state')):
-            _raise_on_cli_error(text, command, where)
+        try:
+            stat_text, state_text, info_text = self.api.request(list(READ_COMMANDS))
+        except TruncatedAnswer as exc:
+            # A proxy that refuses a command (level user) or speaks another table format often
+            # answers fewer outputs than asked: name that cause, not the missing tail.
+            _check_outputs(exc.complete, where)
+            if exc.complete:
+                parse_show_stat(exc.complete[0], where)
+            raise
+        _check_outputs([stat_text, state_text], where)
         generation = self._generation(parse_info(info_text))
         stats, backends = parse_show_stat(stat_text, where)
         states = parse_servers_state(state_text, where)
@@ -467,6 +485,12 @@ class HaproxyAdapter(BalancerAdapter):
                                  '(disabled) instead of drain.' % (exc, ', '.join(drained)), partial=True)
         return ', '.join('%s: %d connection(s) before, %d after maintenance' % (
             n, before.get(n, 0), left.get(n, 0)) for n in drained)
+
+
+def _check_outputs(outputs, where):
+    """Raise on a refusal in any of the read's outputs."""
+    for text, command in zip(outputs, READ_COMMANDS):
+        _raise_on_cli_error(text, command, where)
 
 
 def _raise_on_cli_error(text, command, where):

@@ -12,16 +12,16 @@ import time
 
 from harness.killpoints import KillPoint
 from tables import defects
-from tables.kill_points import CUTOVER, DRAIN, ENABLE, PROMOTE, REDEPLOY, STAGE, SWAP
+from tables.kill_points import DRAIN, ENABLE, REDEPLOY, SWAP
 
 SEED = int(os.environ.get('ZDT_FAULT_SEED', '20240607'))
 COUNT = int(os.environ.get('ZDT_FAULT_RANDOM_POINTS', '6'))
 LATEST = 2.5        # seconds into the task, at most
 
 # Tasks of a deploy (name, occurrence), the last one of each run left out: a kill there is a
-# kill after the deploy.
+# kill after the deploy. A blue/green deploy is one module run: its one task.
 TASKS = {
-    'haproxy': [(STAGE, 1), (CUTOVER, 1), (PROMOTE, 1)],
+    'haproxy': [(SWAP, 1)],
     'reuseport': [(SWAP, 1)],
     'rolling': [(DRAIN, 1), (REDEPLOY, 1), (ENABLE, 1), (DRAIN, 2), (REDEPLOY, 2), (ENABLE, 2),
                 (DRAIN, 3), (REDEPLOY, 3)],

@@ -194,6 +194,30 @@ def test_read_on_a_socket_without_admin_level():
         HaproxyAdapter(FakeApi('Permission denied\n\n\n')).read('app')
 
 
+class WireApi(FakeApi):
+    """Answers exactly the recorded bytes, even when they hold fewer outputs than asked."""
+
+    def request(self, commands):
+        self.requests.append(list(commands))
+        return split_outputs(self.answers.pop(0), len(commands), self.address, commands)
+
+
+@pytest.mark.parametrize('answer, error, message', [
+    # A refusal answered for fewer commands than asked: the refusal is the cause, not the cut.
+    ('Permission denied\n\n\n', BalancerConnectionError, "refused 'show stat': Permission denied .*level admin"),
+    ('\nPermission denied\n\n', BalancerConnectionError, "refused 'show servers state': Permission denied"),
+    # Another table format, answered for two commands of three: the missing header is the cause.
+    ('pxname,svname,qcur\napp,blue,0\n\n1\n# be_id be_name\n\n', BalancerResponseError,
+     "Unexpected 'show stat' output .*no '# pxname"),
+    # Well-formed outputs, cut: the cut is the cause.
+    ('# pxname,svname,qcur,scur,status\napp,blue,0,0,UP\n', BalancerResponseError,
+     "ended its answer to 'show stat' early"),
+])
+def test_a_short_answer_names_its_first_cause(answer, error, message):
+    with pytest.raises(error, match=message):
+        HaproxyAdapter(WireApi(answer)).read('app')
+
+
 @settings(deadline=None)
 @given(st.text(max_size=400))
 def test_parsers_fail_only_with_response_errors(text):

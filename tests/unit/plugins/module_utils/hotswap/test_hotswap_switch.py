@@ -251,6 +251,24 @@ def test_a_reload_before_the_retire_is_reasserted_and_waited_for_again():
     assert any('lost the state this run holds' in w for w in deploy.warnings)
 
 
+def test_a_restart_while_the_old_container_stops_is_reasserted_at_the_end():
+    def restart_after_the_stop(adapter, number):
+        # the balancer restarts while the old container stops: its member is back in rotation
+        if adapter.api is not None and not adapter.restarted and any(c[0] == 'stop' for c in adapter.api.calls):
+            adapter.restarted = True
+            adapter.members['b'].state = ENABLED
+    adapter = Logged(blue_green(), health={'g': [UP]}, on_read=restart_after_the_stop, active={'b': [0]})
+    adapter.restarted = False
+    deploy = attach(Deploy({A: ('blue', RUN, False)}, [adapter]), adapter)
+    deploy.run()
+    assert deploy.switch.reasserted == [dict(
+        balancer='haproxy', backend='app', member='b', phase='after retiring the old container',
+        found=dict(state=ENABLED, weight=100, status=''), wanted=dict(state=DRAINED, weight=None))]
+    assert timeline(deploy.api) == ['create_container', 'start', 'g=enabled', 'b=drained', 'rename', 'rename',
+                                    'stop', 'remove_container', 'b=drained']
+    assert states(adapter) == {'b': (DRAINED, 100), 'g': (ENABLED, 100)}
+
+
 def test_a_balancer_that_cannot_be_put_back_keeps_the_candidate_and_says_so():
     adapter = Logged(blue_green(), health={'g': [DOWN]},
                      fail_applies={2: ApplyError('the runtime API refused: permission denied')})
