@@ -188,7 +188,8 @@ class Balancer(object):
         self.before = None                      # name -> state dict, read before any change
         self.touched = False                    # this run applied a change
         self.report = dict(balancer=self.kind, backend=self.backend, before=None, after=None,
-                           up_seconds=0.0, drain_seconds=0.0, active_at_switch=None, reasserted=[])
+                           up_seconds=0.0, drain_seconds=0.0, active_at_switch=None, reasserted=[],
+                           restarts=[], persistence=None)
 
     def name_of(self, slot):
         return self.slots[slot] if self.slots else self.member
@@ -229,13 +230,15 @@ class Switch(object):
                       on_drain_timeout='proceed' if close else 'fail')
         if drain_timeout is not None:
             params['drain_timeout'] = drain_timeout
-        return Run(bal.adapter, params, clock=self.clock, sleep=self.sleep, warn=self.warn)
+        return Run(bal.adapter, params, clock=self.clock, sleep=self.sleep, warn=self.warn, patient=True)
 
     def _finished(self, bal, result, phase=None):
         """What a Run did: re-assertions (the balancer runner's own, while it waited; ``phase``:
         the step they were made for, when the Run served only that one), changes."""
         for entry in result.get('reasserted') or []:
             self._reasserted(bal, dict(entry, phase=phase) if phase else entry)
+        for entry in result.get('restarts') or []:
+            bal.report['restarts'].append(dict(entry, phase=phase) if phase else entry)
         if result.get('changed'):
             bal.touched = True
             self.changed = True
@@ -292,6 +295,10 @@ class Switch(object):
                     msg += ' Nothing was changed.'
                 raise SwitchSpecError('container_hotswap: service %s: %s: %s' % (self.service, bal.where, msg))
             bal.report['before'] = bal.before
+            try:
+                bal.report['persistence'] = bal.adapter.persistence()
+            except BalancerError as exc:
+                bal.report['persistence'] = 'unknown (%s)' % exc
 
     def plan_lines(self, old_slot, new_slot, swap):
         """What the balancers go through, for the plan (check mode reports it): dict of lists -
@@ -394,7 +401,7 @@ class Switch(object):
                            dict(name=bal.name_of(hs.other_slot(serving_slot)), state=DRAINED)]
             run = self._new_run(bal, members, force=True)
             try:
-                plan = make_plan(bal.adapter, run.read(phase), run.requests, force=True)
+                plan = make_plan(bal.adapter, run.read_answering(phase), run.requests, force=True)
                 run.reassert(phase, plan)
             except BalancerError as exc:
                 raise SwitchFailure('%s: re-reading it (%s) failed: %s' % (bal.where, phase, exc))

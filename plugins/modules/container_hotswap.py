@@ -949,6 +949,20 @@ balancers:
       description: This balancer's re-assertions (see RV(reasserted)).
       type: list
       elements: dict
+    restarts:
+      description:
+        - Every reload or restart of this balancer the run saw while it waited or re-checked - C(phase),
+          C(at) (seconds since the epoch) and either C(before)/C(after) (HAProxy - the worker's pid; Apache -
+          the balancer-manager's nonce) or C(unreachable_seconds)/C(error) (it did not answer for a moment).
+        - As RV(zerodowntime.deploy.balancer_member#module:restarts) of balancer_member; see C(docs/balancer-reloads.md).
+      type: list
+      elements: dict
+    persistence:
+      description:
+        - Whether the balancer keeps runtime states across its own reloads and restarts, read
+          before any change - as RV(zerodowntime.deploy.balancer_member#module:persistence) of
+          balancer_member (HAProxy - C(server-state file - applied), C(- missing) or C(- not seen)).
+      type: str
   sample:
     - balancer: haproxy
       backend: api
@@ -960,6 +974,8 @@ balancers:
       drain_seconds: 0.41
       active_at_switch: 12
       reasserted: []
+      restarts: []
+      persistence: "server-state file: applied"
 reasserted:
   description:
     - Every member a balancer lost the state of during the run (a reload, a restart) and that the

@@ -145,11 +145,15 @@ MAX_REASSERTIONS = 3
 
 
 class Run(object):
-    """One execution of the module against one adapter (clock, sleep and wallclock injectable)."""
+    """One execution of the module against one adapter (clock, sleep and wallclock injectable).
+    ``patient``: the first read waits for a balancer that does not answer (read_answering) - for
+    a caller that already read it in this deploy (container_hotswap), where a balancer that stops
+    answering is restarting; balancer_member's own first read fails at once instead."""
 
     def __init__(self, adapter, params, check_mode=False, diff=False, clock=time.monotonic,
-                 sleep=time.sleep, warn=None, wallclock=time.time):
+                 sleep=time.sleep, warn=None, wallclock=time.time, patient=False):
         self.adapter = adapter
+        self.patient = patient
         self.params = params
         self.check_mode = check_mode
         self.diff = diff
@@ -197,7 +201,7 @@ class Run(object):
     # -- the run
     def run(self):
         try:
-            backend = self.read()
+            backend = self.read_answering('run') if self.patient else self.read()
             for name in self.names:
                 backend.require(name)
             plan = make_plan(self.adapter, backend, self.requests,
@@ -376,6 +380,20 @@ class Run(object):
         self.result['changed'] = True
         self.apply(ordered(changes), 're-asserting the state the balancer lost during %s' % phase, verify=False)
 
+    def read_answering(self, phase):
+        """The backend, read once the balancer answers: one that does not (restarting) is waited
+        for up to healthy_timeout, then the Run fails saying so."""
+        waited = wait_for(lambda: self.poll(phase), lambda seen: seen.backend is not None,
+                          self.params['healthy_timeout'], self.params['poll_interval'], self.clock, self.sleep)
+        if not waited.ok:
+            self.did_not_answer(waited)
+        return waited.value.backend
+
+    def did_not_answer(self, waited):
+        self.fail('%s: the balancer did not answer for %ss (%d polls): %s%s'
+                  % (self.where(), _num(self.params['healthy_timeout']), waited.polls,
+                     waited.value.error, self.after_note()))
+
     def settle(self, plan, phase):
         """Wait until the members meant to be enabled are healthy and the others have drained,
         then read once more: a state lost in the meantime is re-asserted and the waits run again.
@@ -386,9 +404,7 @@ class Run(object):
             before = self.reassertions
             waited = self.watch(phase, (), lambda seen: True, self.params['healthy_timeout'])
             if not waited.ok:
-                self.fail('%s: the balancer did not answer for %ss (%d polls): %s%s'
-                          % (self.where(), _num(self.params['healthy_timeout']), waited.polls,
-                             waited.value.error, self.after_note()))
+                self.did_not_answer(waited)
             if self.reassertions == before:
                 return waited.value.backend
 

@@ -248,3 +248,33 @@ def test_a_run_without_reloads_reports_empty_lists(clock):
     result = make_run(ReloadingAdapter(two()), clock, member='b', state='drained').run()
     assert result['reasserted'] == [] and result['restarts'] == []
     assert [m['health'] for m in result['members']] == [UP, UP]
+
+
+def test_a_patient_run_waits_for_a_balancer_restarting_before_its_first_read(clock):
+    # container_hotswap's transactions: the balancer answered earlier in the deploy; reads 1-2
+    # refused (restarting), 3 answers.
+    adapter = ReloadingAdapter(two(), down=(1, 2), active={'b': [0]})
+    run = Run(adapter, params(member='b', state='drained', poll_interval=0.5), clock=clock, sleep=clock.sleep,
+              wallclock=lambda: 1700000000.0, patient=True)
+    result = run.run()
+    assert result['restarts'][0] == dict(phase='run', at=1700000000.0, unreachable_seconds=1.0,
+                                         error='Cannot connect to the fake balancer: connection refused.')
+    assert result['after']['b']['state'] == DRAINED
+
+
+def test_a_patient_run_fails_saying_the_balancer_did_not_answer_and_changed_nothing(clock):
+    adapter = ReloadingAdapter(two(), down=range(1, 100))
+    run = Run(adapter, params(member='b', state='drained', healthy_timeout=2.0), clock=clock, sleep=clock.sleep,
+              patient=True)
+    with pytest.raises(RunFailure) as info:
+        run.run()
+    assert info.value.msg.startswith("backend 'app' of the fake balancer: the balancer did not answer for 2s (")
+    assert 'connection refused' in info.value.msg and adapter.applies() == []
+
+
+def test_balancer_members_own_first_read_fails_at_once(clock):
+    adapter = ReloadingAdapter(two(), down=(1,))
+    with pytest.raises(RunFailure) as info:
+        make_run(adapter, clock, member='b', state='drained').run()
+    assert info.value.msg == 'Cannot connect to the fake balancer: connection refused. Nothing was changed.'
+    assert adapter.reads == 1 and clock.sleeps == []

@@ -233,40 +233,72 @@ def _result(ok, msg):
     return ReadinessResult(ok, 0.1, 1, [], msg, not ok)
 
 
-def test_a_reload_before_the_retire_is_reasserted_and_waited_for_again():
-    def reload_once(adapter, number):
-        # the read of the re-check (after the renames) finds the old member back in rotation
-        if adapter.api is not None and not adapter.reloaded and any(c[0] == 'rename' for c in adapter.api.calls):
-            adapter.reloaded = True
+@pytest.mark.parametrize('after, phase, timeline_', [
+    # a reload seen by the re-check right before the stop (after the renames)
+    ('rename', 'stopping web-previous',
+     ['create_container', 'start', 'g=enabled', 'b=drained', 'rename', 'rename', 'b=drained', 'stop',
+      'remove_container']),
+    # a restart while the old container stopped, seen by the last look
+    ('stop', 'after retiring the old container',
+     ['create_container', 'start', 'g=enabled', 'b=drained', 'rename', 'rename', 'stop', 'remove_container',
+      'b=drained']),
+])
+def test_a_member_the_balancer_put_back_into_rotation_is_drained_again(after, phase, timeline_):
+    def lose_state_once(adapter, number):
+        if adapter.api is not None and not adapter.lost and any(c[0] == after for c in adapter.api.calls):
+            adapter.lost = True
             adapter.members['b'].state = ENABLED
-    adapter = Logged(blue_green(), health={'g': [UP]}, on_read=reload_once, active={'b': [0]})
-    adapter.reloaded = False
+    adapter = Logged(blue_green(), health={'g': [UP]}, on_read=lose_state_once, active={'b': [0]})
+    adapter.lost = False
     deploy = attach(Deploy({A: ('blue', RUN, False)}, [adapter]), adapter)
     deploy.run()
     assert deploy.switch.reasserted == [dict(
-        balancer='haproxy', backend='app', member='b', phase='stopping web-previous',
+        balancer='haproxy', backend='app', member='b', phase=phase,
         found=dict(state=ENABLED, weight=100, status=''), wanted=dict(state=DRAINED, weight=None))]
-    assert timeline(deploy.api) == ['create_container', 'start', 'g=enabled', 'b=drained', 'rename', 'rename',
-                                    'b=drained', 'stop', 'remove_container']
+    assert timeline(deploy.api) == timeline_
+    assert states(adapter) == {'b': (DRAINED, 100), 'g': (ENABLED, 100)}
     assert any('lost the state this run holds' in w for w in deploy.warnings)
 
 
-def test_a_restart_while_the_old_container_stops_is_reasserted_at_the_end():
-    def restart_after_the_stop(adapter, number):
-        # the balancer restarts while the old container stops: its member is back in rotation
-        if adapter.api is not None and not adapter.restarted and any(c[0] == 'stop' for c in adapter.api.calls):
-            adapter.restarted = True
+def _restarting_after_the_stop(unanswered):
+    """on_read: once the old container stopped, the balancer restarts - ``unanswered`` reads
+    refused - and comes back with the old member in rotation."""
+    def on_read(adapter, number):
+        if adapter.api is None or not any(c[0] == 'stop' for c in adapter.api.calls):
+            return
+        if adapter.refused < unanswered:
+            adapter.refused += 1
+            raise BalancerConnectionError('Cannot connect to the HAProxy runtime API: connection refused')
+        if adapter.refused == unanswered:
+            adapter.refused += 1
             adapter.members['b'].state = ENABLED
-    adapter = Logged(blue_green(), health={'g': [UP]}, on_read=restart_after_the_stop, active={'b': [0]})
-    adapter.restarted = False
+    return on_read
+
+
+def test_a_balancer_restarting_at_the_last_look_is_waited_for_then_reasserted():
+    adapter = Logged(blue_green(), health={'g': [UP]}, on_read=_restarting_after_the_stop(3), active={'b': [0]})
+    adapter.refused = 0
+    adapter.persistence = lambda: 'server-state file: not seen'
     deploy = attach(Deploy({A: ('blue', RUN, False)}, [adapter]), adapter)
     deploy.run()
-    assert deploy.switch.reasserted == [dict(
-        balancer='haproxy', backend='app', member='b', phase='after retiring the old container',
-        found=dict(state=ENABLED, weight=100, status=''), wanted=dict(state=DRAINED, weight=None))]
-    assert timeline(deploy.api) == ['create_container', 'start', 'g=enabled', 'b=drained', 'rename', 'rename',
-                                    'stop', 'remove_container', 'b=drained']
+    assert deploy.switch.results()['balancers'][0]['persistence'] == 'server-state file: not seen'
+    assert [e['phase'] for e in deploy.switch.reasserted] == ['after retiring the old container']
     assert states(adapter) == {'b': (DRAINED, 100), 'g': (ENABLED, 100)}
+    restarts = deploy.switch.results()['balancers'][0]['restarts']
+    assert [r['phase'] for r in restarts] == ['after retiring the old container']
+    assert restarts[0]['unreachable_seconds'] > 0 and 'connection refused' in restarts[0]['error']
+
+
+def test_a_balancer_gone_at_the_last_look_fails_saying_the_containers_are_in_place():
+    adapter = Logged(blue_green(), health={'g': [UP]}, on_read=_restarting_after_the_stop(1000), active={'b': [0]})
+    adapter.refused = 0
+    deploy = attach(Deploy({A: ('blue', RUN, False)}, [adapter], healthy_timeout=2), adapter)
+    msg = deploy.fails()
+    assert msg.startswith("Service web: putting the balancers into their end state failed: balancers[0] (haproxy "
+                          "backend 'app'): ")
+    assert 'the balancer did not answer for 2s' in msg and 'connection refused' in msg
+    assert 'The containers are in place (active: web, slot green); run again to converge the balancers.' in msg
+    assert deploy.after().active.slot == 'green'
 
 
 def test_a_balancer_that_cannot_be_put_back_keeps_the_candidate_and_says_so():
