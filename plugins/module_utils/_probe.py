@@ -13,6 +13,7 @@
   remove the stop file, and return the statistics.
 - ``verdict()``: every reason the probe fails (failed requests, a blind gap, the wrong stop,
   the versions not seen in order), and ``message()``: the task message.
+- ``ARGUMENT_SPEC`` and ``run_module()``: the traffic_probe module's options and entry point.
 
 Pure helpers with their own unit tests: ``classify()`` (the latency limit), ``sensitivity()``
 (what the request timeline could have seen), ``version_problems()``, ``stop_problem()``.
@@ -31,6 +32,33 @@ import re
 import time
 
 from ansible_collections.zerodowntime.deploy.plugins.module_utils import _traffic
+
+# The traffic_probe module's options. Matches the DOCUMENTATION of plugins/modules/traffic_probe.py.
+ARGUMENT_SPEC = dict(
+    urls=dict(type='list', elements='str', required=True, aliases=['url']),
+    duration=dict(type='float', required=True),
+    stop_file=dict(type='path'),
+    max_requests=dict(type='int'),
+    concurrency=dict(type='int', default=8),
+    fresh_clients=dict(type='int'),
+    rate=dict(type='float', default=200.0),
+    keepalive=dict(type='bool', default=True),
+    pause=dict(type='float', default=0.0),
+    method=dict(type='str', choices=['GET', 'HEAD'], default='GET'),
+    headers=dict(type='dict', no_log=True),   # Authorization, Cookie: see the option's doc
+    status_codes=dict(type='list', elements='int', default=[200]),
+    request_timeout=dict(type='float', default=5.0),
+    validate_certs=dict(type='bool', default=True),
+    ca_path=dict(type='path'),
+    unix_socket=dict(type='path'),
+    version_header=dict(type='str', default='X-App-Version'),
+    version_regex=dict(type='str'),
+    old_version=dict(type='str'),
+    new_version=dict(type='str'),
+    latency_limit=dict(type='float', default=1.0),
+    max_gap=dict(type='float'),
+    max_failed=dict(type='int', default=0),
+)
 
 POLL_INTERVAL = 0.1      # seconds between two looks at the stop file
 FAILURE_SAMPLES = 5      # failures of different kinds kept with their time and error text
@@ -445,3 +473,21 @@ def message(out, params, targets, reasons):
     return ('%s: %s.%s Probed: %s; %s. Nothing was changed.'
             % (where, '; '.join(reasons), ' First failures: %s.' % samples if samples else '',
                _how(out, params), sensitivity_text(out)))
+
+
+def run_module(module):
+    """Entry point of plugins/modules/traffic_probe.py: it only reads, in check mode too."""
+    p = module.params
+    try:
+        targets = prepare(p)
+        out, warnings = run_probe(targets, p)
+    except ProbeInputError as exc:
+        module.fail_json(msg='Invalid input: %s. Nothing was requested or changed.' % exc,
+                         changed=False)
+    for warning in warnings:
+        module.warn(warning)
+    out['problems'] = verdict(out, p)
+    text = message(out, p, targets, out['problems'])
+    if out['problems']:
+        module.fail_json(msg=text, changed=False, **out)
+    module.exit_json(msg=text, changed=False, **out)

@@ -501,51 +501,13 @@ problems:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.zerodowntime.deploy.plugins.module_utils._probe import (
-    ProbeInputError, message, prepare, run_probe, verdict)
-
-ARGUMENT_SPEC = dict(
-    urls=dict(type='list', elements='str', required=True, aliases=['url']),
-    duration=dict(type='float', required=True),
-    stop_file=dict(type='path'),
-    max_requests=dict(type='int'),
-    concurrency=dict(type='int', default=8),
-    fresh_clients=dict(type='int'),
-    rate=dict(type='float', default=200.0),
-    keepalive=dict(type='bool', default=True),
-    pause=dict(type='float', default=0.0),
-    method=dict(type='str', choices=['GET', 'HEAD'], default='GET'),
-    headers=dict(type='dict', no_log=True),   # Authorization, Cookie: see the option's doc
-    status_codes=dict(type='list', elements='int', default=[200]),
-    request_timeout=dict(type='float', default=5.0),
-    validate_certs=dict(type='bool', default=True),
-    ca_path=dict(type='path'),
-    unix_socket=dict(type='path'),
-    version_header=dict(type='str', default='X-App-Version'),
-    version_regex=dict(type='str'),
-    old_version=dict(type='str'),
-    new_version=dict(type='str'),
-    latency_limit=dict(type='float', default=1.0),
-    max_gap=dict(type='float'),
-    max_failed=dict(type='int', default=0),
+    ARGUMENT_SPEC, run_module,
 )
 
 
 def main():
     module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
-    p = module.params
-    try:
-        targets = prepare(p)
-        out, warnings = run_probe(targets, p)
-    except ProbeInputError as exc:
-        module.fail_json(msg='Invalid input: %s. Nothing was requested or changed.' % exc,
-                         changed=False)
-    for warning in warnings:
-        module.warn(warning)
-    out['problems'] = verdict(out, p)
-    text = message(out, p, targets, out['problems'])
-    if out['problems']:
-        module.fail_json(msg=text, changed=False, **out)
-    module.exit_json(msg=text, changed=False, **out)
+    run_module(module)
 
 
 if __name__ == '__main__':

@@ -358,49 +358,14 @@ warmup:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.zerodowntime.deploy.plugins.module_utils._docker import (
-    DOCKER_CONNECTION_ARGS, DOCKER_CONNECTION_REQUIRED_TOGETHER, DockerConnectionError,
-    docker_client, plaintext_tcp_warning, require_docker_sdk)
-from ansible_collections.zerodowntime.deploy.plugins.module_utils._readiness import (
-    READINESS_ARGS, ReadinessInputError, check_input, needs_docker, run_warmup, wait_until_ready)
+from ansible_collections.zerodowntime.deploy.plugins.module_utils._wait_ready import (
+    ARGUMENT_RULES, ARGUMENT_SPEC, run_module,
+)
 
 
 def main():
-    argument_spec = dict(READINESS_ARGS)
-    argument_spec.update(DOCKER_CONNECTION_ARGS)
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
-                           required_one_of=[('checks', 'warmup')],
-                           required_together=DOCKER_CONNECTION_REQUIRED_TOGETHER)
-    p = module.params
-    out = dict(changed=False, elapsed=0.0, attempts=0, checks=[])
-    try:
-        check_input(p['checks'], p['timeout'], p['interval'], p['success_threshold'],
-                    p['initial_delay'], p['warmup'])
-        docker = None
-        if needs_docker(p['checks']):
-            require_docker_sdk(module)
-            if plaintext_tcp_warning(p):
-                module.warn(plaintext_tcp_warning(p))
-            try:
-                docker = docker_client(p)
-            except DockerConnectionError as exc:
-                module.fail_json(msg='%s (option docker_host); the container checks need it. '
-                                 'Nothing was checked or changed.' % exc, **out)
-        ready = wait_until_ready(p['checks'], p['timeout'], p['interval'], p['success_threshold'],
-                                 p['initial_delay'], docker=docker)
-        out.update(elapsed=ready.elapsed, attempts=ready.attempts, checks=ready.checks)
-        if not ready.ok:
-            module.fail_json(msg='%s Nothing was changed.' % ready.msg, **out)
-        msg = ready.msg
-        if p['warmup']:
-            out['warmup'] = run_warmup(p['warmup'])
-            msg = '%s %s' % (msg, out['warmup']['msg'])
-            if out['warmup']['failed'] and p['warmup']['fail_on_error']:
-                module.fail_json(msg='%s (warmup.fail_on_error is true). Nothing was changed.' % msg,
-                                 **out)
-    except ReadinessInputError as exc:
-        module.fail_json(msg='Invalid input: %s. Nothing was checked or changed.' % exc, **out)
-    module.exit_json(msg=msg, **out)
+    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True, **ARGUMENT_RULES)
+    run_module(module)
 
 
 if __name__ == '__main__':

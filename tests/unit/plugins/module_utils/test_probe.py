@@ -10,14 +10,13 @@ __metaclass__ = type
 import pytest
 
 from ansible_collections.zerodowntime.deploy.plugins.module_utils import _probe, _traffic
-from ansible_collections.zerodowntime.deploy.plugins.modules.traffic_probe import ARGUMENT_SPEC
 
 URL = 'http://127.0.0.1:18180/'
 START = 100.0
 
 
 def params(**given):
-    out = dict((name, rule.get('default')) for name, rule in ARGUMENT_SPEC.items())
+    out = dict((name, rule.get('default')) for name, rule in _probe.ARGUMENT_SPEC.items())
     out.update(urls=[URL], duration=10.0)
     out.update(given)
     return out

@@ -9,6 +9,7 @@ import json
 
 import pytest
 
+from ansible_collections.zerodowntime.deploy.plugins.module_utils import _probe
 from ansible_collections.zerodowntime.deploy.plugins.modules import traffic_probe
 from ansible_collections.zerodowntime.deploy.tests.unit.plugins.modules.module_runner import run_module
 
@@ -46,7 +47,7 @@ class FakeRunProbe:
 @pytest.fixture
 def probe(monkeypatch):
     fake = FakeRunProbe()
-    monkeypatch.setattr(traffic_probe, 'run_probe', fake)
+    monkeypatch.setattr(_probe, 'run_probe', fake)
     return fake
 
 

@@ -9,7 +9,7 @@ import json
 
 import pytest
 
-from ansible_collections.zerodowntime.deploy.plugins.module_utils import _readiness
+from ansible_collections.zerodowntime.deploy.plugins.module_utils import _readiness, _wait_ready
 from ansible_collections.zerodowntime.deploy.plugins.module_utils._docker import DockerConnectionError
 from ansible_collections.zerodowntime.deploy.plugins.modules import wait_ready
 from ansible_collections.zerodowntime.deploy.tests.unit.plugins.modules.module_runner import run_module
@@ -45,9 +45,9 @@ def fakes(monkeypatch):
     wait = Recorder(READY)
     client = Recorder(object())
     warmup = Recorder(dict(failed=False, msg='Warmup: 10 requests to 1 URL, all ok, p95 1 ms'))
-    monkeypatch.setattr(wait_ready, 'wait_until_ready', wait)
-    monkeypatch.setattr(wait_ready, 'docker_client', client)
-    monkeypatch.setattr(wait_ready, 'run_warmup', warmup)
+    monkeypatch.setattr(_wait_ready, 'wait_until_ready', wait)
+    monkeypatch.setattr(_wait_ready, 'docker_client', client)
+    monkeypatch.setattr(_wait_ready, 'run_warmup', warmup)
     return dict(wait=wait, client=client, warmup=warmup)
 
 
