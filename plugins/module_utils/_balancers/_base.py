@@ -6,8 +6,8 @@
 # and may change without notice.
 
 """The one interface every balancer adapter implements, the data it speaks, and the logic that is
-the same for every balancer: the plan (what changes), the last-member guard, the weight ramp and
-the bounded poll loop.
+the same for every balancer: the plan (what changes), the last-member guard and the weight ramp
+(the bounded poll loop is ``_poll.wait_for``).
 
 An adapter (``_haproxy.py``, ``_apache.py``, ``_nginx.py``, ``_caddy.py``) only knows how to
   - ``read(backend)``            -> ``Backend`` with its ``Member`` list (state, weight, health, active)
@@ -23,7 +23,6 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import math
-import time
 
 ENABLED = 'enabled'
 DRAINED = 'drained'
@@ -392,30 +391,3 @@ def _why(member):
     if member.state != ENABLED:
         return member.state
     return 'enabled, not serving: %s' % (member.status or member.health)
-
-
-# ----------------------------------------------------------------------------- waiting
-
-class WaitResult(object):
-    def __init__(self, ok, value, elapsed, polls):
-        self.ok = ok
-        self.value = value
-        self.elapsed = elapsed
-        self.polls = polls
-
-
-def wait_for(probe, done, timeout, interval, clock=time.monotonic, sleep=time.sleep):
-    """Call ``probe()`` until ``done(value)`` is true or ``timeout`` seconds have passed.
-    Always probes at least once; returns WaitResult with the last value seen."""
-    start = clock()
-    deadline = start + timeout
-    polls = 0
-    while True:
-        value = probe()
-        polls += 1
-        now = clock()
-        if done(value):
-            return WaitResult(True, value, now - start, polls)
-        if now >= deadline:
-            return WaitResult(False, value, now - start, polls)
-        sleep(max(min(interval, deadline - now), 0.0))

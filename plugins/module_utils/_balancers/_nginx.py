@@ -34,8 +34,9 @@ import time
 from ansible_collections.zerodowntime.deploy.plugins.module_utils._balancers._base import (
     DISABLED, ENABLED, UNKNOWN,
     ApplyError, Backend, BalancerAdapter, BalancerConnectionError, BalancerError,
-    BalancerResponseError, Member, backend_not_found, wait_for,
+    BalancerResponseError, Member, backend_not_found,
 )
+from ansible_collections.zerodowntime.deploy.plugins.module_utils._poll import wait_for
 
 WORKER = 'nginx: worker process'
 SHUTTING_DOWN = 'nginx: worker process is shutting down'

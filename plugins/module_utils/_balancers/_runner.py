@@ -32,7 +32,7 @@ from ansible.module_utils.basic import missing_required_lib
 from ansible_collections.zerodowntime.deploy.plugins.module_utils._balancers import _apache
 from ansible_collections.zerodowntime.deploy.plugins.module_utils._balancers._base import (
     ENABLED, STATES, UNKNOWN, UP,
-    BalancerConnectionError, BalancerError, Change, Request, make_plan, ordered, wait_for,
+    BalancerConnectionError, BalancerError, Change, Request, make_plan, ordered,
 )
 from ansible_collections.zerodowntime.deploy.plugins.module_utils._balancers._caddy import CaddyAdapter
 from ansible_collections.zerodowntime.deploy.plugins.module_utils._balancers._haproxy import HaproxyAdapter
@@ -40,6 +40,7 @@ from ansible_collections.zerodowntime.deploy.plugins.module_utils._balancers._ng
 from ansible_collections.zerodowntime.deploy.plugins.module_utils._docker import (
     DOCKER_CONNECTION_ARGS, DOCKER_CONNECTION_REQUIRED_TOGETHER,
 )
+from ansible_collections.zerodowntime.deploy.plugins.module_utils._poll import wait_for
 
 ADAPTERS = dict(haproxy=HaproxyAdapter, apache=_apache.ApacheAdapter, nginx=NginxAdapter, caddy=CaddyAdapter)
 

@@ -11,7 +11,7 @@ from hypothesis import given, settings, strategies as st
 from ansible_collections.zerodowntime.deploy.plugins.module_utils._balancers._base import (
     DISABLED, DOWN, DRAINED, ENABLED, UNKNOWN, UP,
     Backend, BalancerAdapter, BalancerInputError, BalancerResponseError, Change, GuardError, Member,
-    NotFoundError, Request, make_plan, ordered, parse_number, ramp_weights, wait_for,
+    NotFoundError, Request, make_plan, ordered, parse_number, ramp_weights,
 )
 
 
@@ -218,25 +218,3 @@ def test_ramp_target_defaults_to_configured_weight():
     plan = make_plan(Adapter(), backend(member, up('b')), [Request('a', ENABLED)], ramp_steps=[25, 100])
     assert plan.ramps == {'a': [20, 80]}
     assert plan.changes == [Change('a', ENABLED, 20)]
-
-
-# ---------------------------------------------------------------- wait_for
-
-def test_wait_for_returns_when_done(clock):
-    values = iter([3, 2, 0, 0])
-    result = wait_for(lambda: next(values), lambda v: v == 0, 10, 0.5, clock, clock.sleep)
-    assert result.ok and result.value == 0 and result.polls == 3
-    assert result.elapsed == pytest.approx(1.0)
-    assert clock.sleeps == [0.5, 0.5]
-
-
-def test_wait_for_times_out_with_the_last_value(clock):
-    result = wait_for(lambda: 4, lambda v: v == 0, 2.0, 0.75, clock, clock.sleep)
-    assert not result.ok and result.value == 4
-    assert result.elapsed == pytest.approx(2.0)
-    assert clock.sleeps == [0.75, 0.75, 0.5]
-
-
-def test_wait_for_probes_once_even_with_zero_timeout(clock):
-    result = wait_for(lambda: 0, lambda v: v == 0, 0, 1, clock, clock.sleep)
-    assert result.ok and result.polls == 1 and clock.sleeps == []
