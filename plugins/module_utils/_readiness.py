@@ -33,6 +33,7 @@ import threading
 import time
 
 from ansible_collections.zerodowntime.deploy.plugins.module_utils import _traffic
+from ansible_collections.zerodowntime.deploy.plugins.module_utils._poll import Poll
 
 CHECK_TYPES = ('http', 'tcp', 'unix', 'file', 'container')
 
@@ -615,40 +616,31 @@ def wait_until_ready(checks, timeout, interval, success_threshold, initial_delay
 
 
 def _poll(prepared, timeout, interval, success_threshold, initial_delay, docker, clock, sleep, wait):
-    start = clock()
-    deadline = start + timeout
+    poll = Poll(timeout, interval, clock, sleep, wake=wait, paced=True)
     if initial_delay:
         sleep(initial_delay)
-    attempts = 0
-    streak = 0
-    results = []
-    while True:
-        attempt_start = clock()
-        attempts += 1
-        results = []
-        for check in prepared:
-            results.append(check.probe(max(deadline - clock(), 0.0), docker))
-        now = clock()
-        elapsed = round(now - start, 3)
-        fatal = [(c, r) for c, r in zip(prepared, results) if r.get('fatal')]
-        if fatal:
-            msg = ('Not ready, and waiting longer cannot help (stopped after %.1fs, attempt %d, '
-                   'without waiting out the %gs timeout): %s'
-                   % (elapsed, attempts, timeout, _describe(fatal, docker)))
-            return ReadinessResult(False, elapsed, attempts, results, msg, failed_fast=True)
-        if all(r['ok'] for r in results):
-            streak += 1
-            if streak >= success_threshold:
-                msg = 'Ready after %.1fs (%d attempt%s): %d check%s passed %d time%s in a row.' % (
-                    elapsed, attempts, '' if attempts == 1 else 's', len(results),
-                    '' if len(results) == 1 else 's', streak, '' if streak == 1 else 's')
-                return ReadinessResult(True, elapsed, attempts, results, msg)
-        else:
-            streak = 0
-        if now >= deadline:
-            break
-        wait(max(min(attempt_start + interval, deadline) - now, 0.0))
+    passing = dict(streak=0)   # consecutive attempts on which every check passed
 
+    def attempt():
+        results = [check.probe(poll.left(), docker) for check in prepared]
+        fatal = [(c, r) for c, r in zip(prepared, results) if r.get('fatal')]
+        if not fatal:
+            passing['streak'] = passing['streak'] + 1 if all(r['ok'] for r in results) else 0
+        return results, fatal
+
+    waited = poll.until(attempt, lambda seen: bool(seen[1]) or passing['streak'] >= success_threshold)
+    (results, fatal), attempts, streak = waited.value, waited.polls, passing['streak']
+    elapsed = round(waited.elapsed, 3)
+    if fatal:
+        msg = ('Not ready, and waiting longer cannot help (stopped after %.1fs, attempt %d, '
+               'without waiting out the %gs timeout): %s'
+               % (elapsed, attempts, timeout, _describe(fatal, docker)))
+        return ReadinessResult(False, elapsed, attempts, results, msg, failed_fast=True)
+    if waited.ok:
+        msg = 'Ready after %.1fs (%d attempt%s): %d check%s passed %d time%s in a row.' % (
+            elapsed, attempts, '' if attempts == 1 else 's', len(results),
+            '' if len(results) == 1 else 's', streak, '' if streak == 1 else 's')
+        return ReadinessResult(True, elapsed, attempts, results, msg)
     failing = [(c, r) for c, r in zip(prepared, results) if not r['ok']]
     if failing:
         detail = '%d of %d check%s not passing: %s' % (
