@@ -32,6 +32,7 @@ import re
 import time
 
 from ansible_collections.zerodowntime.deploy.plugins.module_utils import _traffic
+from ansible_collections.zerodowntime.deploy.plugins.module_utils._poll import Poll
 
 # The traffic_probe module's options. Matches the DOCUMENTATION of plugins/modules/traffic_probe.py.
 ARGUMENT_SPEC = dict(
@@ -312,7 +313,8 @@ def run_probe(targets, params, clock=time.monotonic, sleep=time.sleep, exists=os
             'and prove nothing. Remove it first (ansible.builtin.file state=absent); it is left '
             'as it was' % stop_file)
     headers = dict((str(k), str(v)) for k, v in (params['headers'] or {}).items())
-    start = clock()
+    poll = Poll(params['duration'], POLL_INTERVAL, clock, sleep)
+    start, deadline = poll.start, poll.deadline
     tally = ProbeTally(start, latency_limit=params['latency_limit'],
                        version_regex=params['version_regex'])
     load = load_class(targets, concurrency=params['concurrency'], requests=params['max_requests'],
@@ -323,20 +325,20 @@ def run_probe(targets, params, clock=time.monotonic, sleep=time.sleep, exists=os
                       pause=params['pause'], clock=clock, on_result=tally.add,
                       interval=params['concurrency'] / float(params['rate']) if params['rate'] else None,
                       fresh=fresh_clients(params), keep_response=bool(params['version_regex']))
-    deadline = start + params['duration']
-    load.start()
-    while True:
+
+    def reason_to_stop():
+        """What ends the probe now, None while nothing does."""
         if stop_file and exists(stop_file):
-            stopped_by = STOP_FILE
-            break
-        now = clock()
-        if now >= deadline:
-            stopped_by = DURATION
-            break
+            return STOP_FILE
+        if clock() >= deadline:
+            return DURATION
         if load.join(0):
-            stopped_by = MAX_REQUESTS if params['max_requests'] else DURATION
-            break
-        sleep(min(POLL_INTERVAL, deadline - now))
+            return MAX_REQUESTS if params['max_requests'] else DURATION
+        return None
+
+    load.start()
+    # A look that ended past the deadline, after the duration check in it, stops at the duration.
+    stopped_by = poll.until(reason_to_stop, lambda why: why is not None).value or DURATION
     load.stop()
     stopped = clock()
     warnings = []

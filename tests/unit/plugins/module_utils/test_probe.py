@@ -174,6 +174,18 @@ def test_stops_when_max_requests_were_sent():
     assert load.kwargs['requests'] == 3
 
 
+def test_a_look_that_ends_past_the_deadline_stops_at_the_duration():
+    world = World()
+
+    class SlowLook(FakeLoad):
+        def join(self, timeout=None):
+            if timeout == 0:
+                world.now += 0.2          # the look itself outlasts the 0.1 s duration
+            return super(SlowLook, self).join(timeout)
+    out, _warnings = run(world, SlowLook(), duration=0.1)
+    assert out['stopped_by'] == 'duration' and world.sleeps == []
+
+
 def test_a_failing_removal_is_a_warning():
     world = World()
     world.files['/tmp/zdt.stop'] = START + 0.2
