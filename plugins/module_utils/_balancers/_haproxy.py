@@ -43,6 +43,7 @@ from ansible_collections.zerodowntime.deploy.plugins.module_utils._balancers._ba
     ApplyError, Backend, BalancerAdapter, BalancerConnectionError, BalancerInputError,
     BalancerResponseError, Change, Member, backend_not_found, parse_number,
 )
+from ansible_collections.zerodowntime.deploy.plugins.module_utils._poll import wait_for
 
 # srv_admin_state bits (HAProxy src/server.h, enum srv_admin)
 ADMF_FMAINT = 0x01     # forced into maintenance (set server state maint)
@@ -469,14 +470,9 @@ class HaproxyAdapter(BalancerAdapter):
         if not drained:
             return None
         self.apply(backend, [Change(n, state=DISABLED) for n in drained])
-        start = self.clock()
-        left = before
         try:
-            while True:
-                left = self.connections(backend)
-                if not any(left.get(n) for n in drained) or self.clock() - start >= RELEASE_TIMEOUT:
-                    break
-                self.sleep(RELEASE_POLL)
+            left = wait_for(lambda: self.connections(backend), lambda conns: not any(conns.get(n) for n in drained),
+                            RELEASE_TIMEOUT, RELEASE_POLL, self.clock, self.sleep).value
         finally:
             try:
                 self.apply(backend, [Change(n, state=DRAINED) for n in drained])
