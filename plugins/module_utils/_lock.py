@@ -33,6 +33,8 @@ import re
 import socket
 import time
 
+from ansible_collections.zerodowntime.deploy.plugins.module_utils._poll import Poll
+
 LABEL_LOCK = 'zerodowntime.lock'
 LABEL_HOLDER = 'zerodowntime.lock.holder'
 LABEL_TTL = 'zerodowntime.lock.ttl'
@@ -166,15 +168,28 @@ class ServiceLock(object):
 
     def acquire(self):
         """Take the lock; returns a dict (waited, took_over). Raises LockTimeout."""
-        start = self.clock()
-        deadline = start + self.timeout
         took_over = []
-        last = None
+        waited = Poll(self.timeout, self.poll, self.clock, self.sleep).until(
+            lambda: self._try(took_over), lambda holder: holder is None)
+        if waited.ok:
+            return dict(name=self.name, id=self.id, waited=round(waited.elapsed, 3),
+                        took_over=took_over, expires_in=self.ttl)
+        holder, held_for, expires_in = waited.value
+        raise LockTimeout(
+            'Timed out after %gs waiting for the deploy lock of service %s: container %s is '
+            'held by %s since %.0fs (it expires in %.0fs unless released; lock_ttl). '
+            'Another deploy of this service is running, or was killed (remove %s once you '
+            'are sure). Nothing was changed.'
+            % (self.timeout, self.service, self.name, holder, held_for, expires_in, self.name))
+
+    def _try(self, took_over):
+        """Create the lock container: None once it is ours, else (holder, held for, expires in)
+        of the valid lock in the way. A lock released meanwhile is tried again at once; an expired
+        one, or one whose holder process is gone, is taken over (noted in ``took_over``)."""
         while True:
             try:
                 self.id = self._create()
-                return dict(name=self.name, id=self.id, waited=round(self.clock() - start, 3),
-                            took_over=took_over, expires_in=self.ttl)
+                return None
             except Exception as exc:
                 if _status(exc) != 409:
                     raise
@@ -194,24 +209,14 @@ class ServiceLock(object):
                 reason = 'it expired %.0fs ago' % (now - expires)
             elif holder_gone(labels, self.identity, self.proc):
                 reason = 'its holder process is gone'
-            if reason:
-                try:
-                    self.api.remove_container(info['Id'], force=True)
-                except Exception as exc:
-                    if _status(exc) != 404:
-                        raise
-                took_over.append('%s (%s)' % (holder, reason))
-                continue
-            last = (holder, now - created, expires - now)
-            left = deadline - self.clock()
-            if left <= 0:
-                raise LockTimeout(
-                    'Timed out after %gs waiting for the deploy lock of service %s: container %s is '
-                    'held by %s since %.0fs (it expires in %.0fs unless released; lock_ttl). '
-                    'Another deploy of this service is running, or was killed (remove %s once you '
-                    'are sure). Nothing was changed.'
-                    % (self.timeout, self.service, self.name, last[0], last[1], last[2], self.name))
-            self.sleep(min(self.poll, left))
+            if not reason:
+                return holder, now - created, expires - now
+            try:
+                self.api.remove_container(info['Id'], force=True)
+            except Exception as exc:
+                if _status(exc) != 404:
+                    raise
+            took_over.append('%s (%s)' % (holder, reason))
 
     def release(self):
         """Remove our lock (by ID: a lock taken over after our ttl is not ours to remove)."""
