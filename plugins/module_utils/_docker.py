@@ -5,8 +5,9 @@
 # PRIVATE: this module_utils file is internal to zerodowntime.deploy. It is not a public API
 # and may change without notice.
 
-"""One way to reach the Docker engine: the connection options shared by every module, and a
-client built from them that fails with a clear message instead of a traceback."""
+"""One way to reach the Docker engine: the connection options shared by every module, a client
+built from them that fails with a clear message instead of a traceback, and ``status_code()``:
+the HTTP status of an engine error (404 no such object, 409 conflict, 304 not modified)."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -187,6 +188,11 @@ def docker_client(params):
         return client
     except Exception as exc:  # DockerException; requests/urllib3 errors when the socket is absent
         raise DockerConnectionError(explain_failure(host, exc))
+
+
+def status_code(exc):
+    """The engine's HTTP status of a failed call (docker.errors.APIError), None for other errors."""
+    return getattr(getattr(exc, 'response', None), 'status_code', None) or getattr(exc, 'status_code', None)
 
 
 def require_docker_sdk(module):

@@ -17,6 +17,7 @@ import socket
 import time
 
 from ansible_collections.zerodowntime.deploy.plugins.module_utils import _hotswap as hs
+from ansible_collections.zerodowntime.deploy.plugins.module_utils._docker import status_code
 
 
 class EngineError(Exception):
@@ -25,10 +26,6 @@ class EngineError(Exception):
 
 class ImageError(EngineError):
     """The image cannot be had (absent and not pullable)."""
-
-
-def _status(exc):
-    return getattr(getattr(exc, 'response', None), 'status_code', None) or getattr(exc, 'status_code', None)
 
 
 def _explain(exc):
@@ -52,7 +49,7 @@ class DockerEngine(object):
         try:
             return self.api.inspect_container(ref)
         except Exception as exc:
-            if _status(exc) == 404:
+            if status_code(exc) == 404:
                 return None
             raise EngineError('inspect container %s: %s' % (ref, _explain(exc)))
 
@@ -76,7 +73,7 @@ class DockerEngine(object):
         try:
             return self.api.inspect_image(ref)['Id']
         except Exception as exc:
-            if _status(exc) == 404:
+            if status_code(exc) == 404:
                 return None
             raise EngineError('inspect image %s: %s' % (ref, _explain(exc)))
 
@@ -116,7 +113,7 @@ class DockerEngine(object):
             self.api.inspect_network(name)
             return True
         except Exception as exc:
-            if _status(exc) == 404:
+            if status_code(exc) == 404:
                 return False
             raise EngineError('inspect network %s: %s' % (name, _explain(exc)))
 
@@ -191,7 +188,7 @@ class DockerEngine(object):
         try:
             self.api.stop(ref, timeout=timeout)
         except Exception as exc:
-            if _status(exc) != 304:   # already stopped
+            if status_code(exc) != 304:   # already stopped
                 raise EngineError('stop %s: %s' % (ref, _explain(exc)))
         elapsed = round(self.clock() - start, 3)
         info = self.inspect(ref) or {}
@@ -205,5 +202,5 @@ class DockerEngine(object):
         try:
             self.api.remove_container(ref, v=True, force=True)
         except Exception as exc:
-            if _status(exc) != 404:
+            if status_code(exc) != 404:
                 raise EngineError('remove %s: %s' % (ref, _explain(exc)))

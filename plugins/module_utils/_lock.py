@@ -33,6 +33,7 @@ import re
 import socket
 import time
 
+from ansible_collections.zerodowntime.deploy.plugins.module_utils._docker import status_code
 from ansible_collections.zerodowntime.deploy.plugins.module_utils._poll import Poll
 
 LABEL_LOCK = 'zerodowntime.lock'
@@ -120,10 +121,6 @@ def holder_gone(labels, mine, proc='/proc'):
     return not start or start != labels.get(LABEL_PID_START)
 
 
-def _status(exc):
-    return getattr(getattr(exc, 'response', None), 'status_code', None) or getattr(exc, 'status_code', None)
-
-
 class ServiceLock(object):
     """acquire() / release() of the per-service lock. ``api``: docker SDK APIClient."""
 
@@ -191,12 +188,12 @@ class ServiceLock(object):
                 self.id = self._create()
                 return None
             except Exception as exc:
-                if _status(exc) != 409:
+                if status_code(exc) != 409:
                     raise
             try:
                 info = self.api.inspect_container(self.name)
             except Exception as exc:
-                if _status(exc) == 404:
+                if status_code(exc) == 404:
                     continue          # released in between: try again at once
                 raise
             now = self._engine_now()
@@ -214,7 +211,7 @@ class ServiceLock(object):
             try:
                 self.api.remove_container(info['Id'], force=True)
             except Exception as exc:
-                if _status(exc) != 404:
+                if status_code(exc) != 404:
                     raise
             took_over.append('%s (%s)' % (holder, reason))
 
@@ -225,7 +222,7 @@ class ServiceLock(object):
         try:
             self.api.remove_container(self.id, force=True)
         except Exception as exc:
-            if _status(exc) != 404:
+            if status_code(exc) != 404:
                 raise
         finally:
             self.id = None

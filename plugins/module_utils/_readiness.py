@@ -33,6 +33,7 @@ import threading
 import time
 
 from ansible_collections.zerodowntime.deploy.plugins.module_utils import _traffic
+from ansible_collections.zerodowntime.deploy.plugins.module_utils._docker import status_code
 from ansible_collections.zerodowntime.deploy.plugins.module_utils._poll import Poll
 
 CHECK_TYPES = ('http', 'tcp', 'unix', 'file', 'container')
@@ -378,7 +379,7 @@ class _ContainerCheck(_Check):
         try:
             info = docker.api.inspect_container(name)
         except Exception as exc:
-            if getattr(exc, 'status_code', None) == 404 or type(exc).__name__ == 'NotFound':
+            if status_code(exc) == 404 or type(exc).__name__ == 'NotFound':
                 if self.seen:
                     return self.result(False, 'container %s was removed while waiting' % name,
                                        fatal=True, state='removed', health=None, exit_code=None)
