@@ -31,6 +31,12 @@ One apply is one ``PATCH`` of that ``handle`` list: one configuration change, so
 (one member in, another out) is one reload. Every configuration change is a full reload in
 Caddy 2.6: requests in flight finish, idle keep-alive client connections are closed and
 upgraded (websocket) connections are cut. An unchanged configuration is never sent.
+
+A reload by someone else (``caddy reload`` of a configuration file, i.e. ``POST /load``) puts
+the file's configuration in place: parking handlers are gone, every member is back where the file
+has it - the run re-asserts them (_runner.Run). A restart does the same (unless Caddy runs with
+``--resume``). Both are told apart from this adapter's own changes by ``/metrics``
+(parse_generation): a new process start time, or one more configuration load.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -101,6 +107,24 @@ class AdminApi(object):
                                        version_header=None)
 
     def request(self, method, path, body=None, step=None):
+        """The answer parsed as JSON (None when empty)."""
+        text = self.send(method, path, body, step)
+        if not text.strip():
+            return None
+        try:
+            return json.loads(text)
+        except ValueError:
+            raise BalancerResponseError(
+                'The Caddy admin API at %s answered %s with something that is not JSON: %r'
+                % (self.address, step or '%s %s' % (method, path), text[:200]))
+
+    def text(self, path, step=None):
+        """The answer of a GET as text (/metrics is Prometheus text, not JSON)."""
+        return self.send('GET', path, step=step)
+
+    def send(self, method, path, body=None, step=None):
+        """The answer's text; BalancerConnectionError when Caddy cannot be reached, AdminError
+        when it answers anything but 200."""
         step = step or '%s %s' % (method, path)
         target = Target(self.base + path, unix_socket=self.unix_socket, context=self.context)
         headers = {'Accept': 'application/json'}
@@ -122,14 +146,7 @@ class AdminApi(object):
         text = (result.body or b'').decode('utf-8', 'replace')
         if result.status != 200:
             raise AdminError(result.status, caddy_error(text), self.address, step)
-        if not text.strip():
-            return None
-        try:
-            return json.loads(text)
-        except ValueError:
-            raise BalancerResponseError(
-                'The Caddy admin API at %s answered %s with something that is not JSON: %r'
-                % (self.address, step, text[:200]))
+        return text
 
     def close(self):
         self.client.close()
@@ -389,6 +406,36 @@ def moved(located, changes):
     return [node for node in handle if not any(node is parked for parked in emptied)]
 
 
+# /metrics of the admin endpoint (Prometheus text): the process's start time and the loads of a
+# whole configuration (POST /load: what `caddy reload` sends), both in Caddy 2.6.2.
+START_METRIC = 'process_start_time_seconds'
+LOADS_METRIC = 'caddy_admin_http_requests_total'
+LOADS_LABELS = ('handler="load"', 'code="200"')
+
+
+def parse_generation(text):
+    """'process started <epoch>, <n> config load(s)' from /metrics, or None when the start time is
+    not there. A restart starts a new process; a reload (``caddy reload``, POST /load - also one
+    Caddy skipped because nothing changed) adds a load. This adapter's own changes are PATCHes of
+    /config/ and count as neither."""
+    started = None
+    loads = 0
+    for line in text.splitlines():
+        if line.startswith(START_METRIC + ' '):
+            try:
+                started = float(line.split()[1])
+            except ValueError:
+                return None
+        elif line.startswith(LOADS_METRIC + '{') and all(label in line for label in LOADS_LABELS):
+            try:
+                loads += int(float(line.rsplit(None, 1)[1]))
+            except ValueError:
+                return None
+    if started is None:
+        return None
+    return 'process started %.2f, %d config load(s)' % (started, loads)
+
+
 class CaddyAdapter(BalancerAdapter):
     kind = 'caddy'
     weight_range = None
@@ -396,6 +443,9 @@ class CaddyAdapter(BalancerAdapter):
                          'round_robin, least_conn, first, ip_hash, uri_hash, header, cookie, '
                          'random_choose; weighted_round_robin came with Caddy 2.7)')
     atomic = True
+    keep_state_hint = ("Caddy replaces the members' state with its configuration file's on every "
+                       "'caddy reload' (POST /load) and on a restart without --resume; see "
+                       "docs/balancer-reloads.md.")
 
     def __init__(self, api):
         self.api = api
@@ -420,7 +470,16 @@ class CaddyAdapter(BalancerAdapter):
     def read(self, backend):
         where = self.describe()
         config = self.api.request('GET', '/config/', step='reading the configuration')
-        return Backend(backend, members_from(locate(config, backend, where), self.counts(), where), where)
+        members = members_from(locate(config, backend, where), self.counts(), where)
+        return Backend(backend, members, where, generation=self.generation())
+
+    def generation(self):
+        """Which Caddy process and how many configuration loads (parse_generation); None when
+        /metrics is not answered (an admin endpoint without it)."""
+        try:
+            return parse_generation(self.api.text('/metrics', step='reading /metrics'))
+        except AdminError:
+            return None
 
     def active(self, backend, names, current=None):
         if current is not None:

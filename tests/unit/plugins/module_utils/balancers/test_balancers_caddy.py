@@ -18,9 +18,10 @@ from ansible_collections.zerodowntime.deploy.plugins.module_utils._balancers._ba
     ApplyError, BalancerConnectionError, BalancerInputError, BalancerResponseError, Change, NotFoundError,
 )
 from ansible_collections.zerodowntime.deploy.plugins.module_utils._balancers._caddy import (
-    AdminApi, AdminError, CaddyAdapter, locate, moved, park_id, parse_admin_address, parse_upstreams,
+    AdminApi, AdminError, CaddyAdapter, locate, moved, park_id, parse_admin_address, parse_generation,
+    parse_upstreams,
 )
-from ansible_collections.zerodowntime.deploy.plugins.module_utils._balancers._runner import ARGUMENT_SPEC, Run
+from ansible_collections.zerodowntime.deploy.plugins.module_utils._balancers._runner import ARGUMENT_SPEC, Run, RunFailure
 from ansible_collections.zerodowntime.deploy.tests.unit.plugins.module_utils.balancers.balancer_helpers import (
     FakeClock, read_fixture,
 )
@@ -38,11 +39,20 @@ class FakeApi(object):
 
     address = ADDRESS
 
-    def __init__(self, config, upstreams, errors=None):
+    def __init__(self, config, upstreams, errors=None, metrics='metrics_initial.txt'):
         self.config = copy.deepcopy(config)
         self.upstreams = upstreams
         self.errors = errors or {}
+        self.metrics = read_fixture('caddy/' + metrics)
         self.calls = []
+
+    def text(self, path, step=None):
+        assert path == '/metrics', path
+        self.calls.append(('GET', path, None))
+        if ('GET', path) in self.errors:
+            status, error = self.errors[('GET', path)]
+            raise AdminError(status, error, ADDRESS, step or path)
+        return self.metrics
 
     def request(self, method, path, body=None, step=None):
         self.calls.append((method, path, copy.deepcopy(body)))
@@ -422,3 +432,86 @@ def test_parking_handlers_follow_the_handlers_id_whichever_way_it_was_named():
     where = locate(config, '/config/apps/http/servers/web/routes/2/handle/0', 'caddy')
     handle = moved(where, [Change('127.0.0.1:18242', DRAINED)])
     assert handle[1]['@id'] == 'zdt-drained:apps/http/servers/web/routes/2/handle/0'
+
+
+# ------------------------------------------------------------------------ reloads and restarts
+
+def test_generation_from_the_real_metrics_of_caddy():
+    assert parse_generation(read_fixture('caddy/metrics_initial.txt')) == \
+        'process started 1796249569.98, 0 config load(s)'
+    # after one PATCH of /config/ (not a load), two `caddy reload` (one of an unchanged file) and
+    # one POST /load
+    assert parse_generation(read_fixture('caddy/metrics_after_loads.txt')) == \
+        'process started 1796249569.98, 3 config load(s)'
+
+
+@pytest.mark.parametrize('text', ['', 'go_goroutines 12\n', 'process_start_time_seconds soon\n'])
+def test_generation_unknown_without_a_start_time(text):
+    assert parse_generation(text) is None
+
+
+def test_read_carries_the_generation_and_metrics_refused_means_unknown():
+    assert adapter().read('app').generation == 'process started 1796249569.98, 0 config load(s)'
+    refused = adapter(errors={('GET', '/metrics'): (404, 'page not found')})
+    assert refused.read('app').generation is None
+    assert len(refused.read('app').members) == 3
+
+
+def test_reload_from_the_file_during_a_drain_is_seen_and_reasserted():
+    """`caddy reload` of the configuration file while a member drains: the parking handler is
+    gone and the member is back in the handler. The run notes the reload (one more config load),
+    parks the member again, and the drain completes."""
+    clock = FakeClock()
+    caddy = adapter()
+    initial = fixture_json('config_initial.json')
+    busy = fixture_json('upstreams_parked_busy.json')
+    polls = {'n': 0}
+    real = caddy.api.request
+
+    def request(method, path, body=None, step=None):
+        if method == 'GET' and path == '/reverse_proxy/upstreams' and any(c[0] == 'PATCH' for c in caddy.api.calls):
+            polls['n'] += 1
+            if polls['n'] == 2:            # the reload lands between two polls of the drain
+                caddy.api.config = copy.deepcopy(initial)
+                caddy.api.metrics = read_fixture('caddy/metrics_after_loads.txt')
+            caddy.api.calls.append((method, path, None))
+            return busy if polls['n'] < 4 else fixture_json('upstreams_initial.json')
+        return real(method, path, body, step)
+    caddy.api.request = request
+    result = Run(caddy, params(member='127.0.0.1:18242', state='drained'), clock=clock, sleep=clock.sleep).run()
+    assert result['after']['127.0.0.1:18242']['state'] == DRAINED
+    assert [r['member'] for r in result['reasserted']] == ['127.0.0.1:18242']
+    assert result['reasserted'][0]['found']['state'] == ENABLED
+    assert result['restarts'][0]['before'] == 'process started 1796249569.98, 0 config load(s)'
+    assert result['restarts'][0]['after'] == 'process started 1796249569.98, 3 config load(s)'
+    assert len([c for c in caddy.api.calls if c[0] == 'PATCH']) == 2
+
+
+def test_keeps_losing_the_state_names_caddy_and_the_reload():
+    """Each change undone by a reload from the file one poll later: after max_reassertions the
+    run fails naming Caddy, the member, what it found, and what makes Caddy keep the state."""
+    caddy = adapter(upstreams='upstreams_parked_busy.json')
+    initial = fixture_json('config_initial.json')
+    real = caddy.api.request
+    reads = {'since_patch': 0}
+
+    def request(method, path, body=None, step=None):
+        if method == 'PATCH':
+            reads['since_patch'] = 0
+        elif method == 'GET' and path == '/config/':
+            reads['since_patch'] += 1
+            if reads['since_patch'] == 2:
+                caddy.api.config = copy.deepcopy(initial)
+                caddy.api.metrics = read_fixture('caddy/metrics_after_loads.txt')
+        return real(method, path, body, step)
+    caddy.api.request = request
+    clock = FakeClock()
+    with pytest.raises(RunFailure) as err:
+        Run(caddy, params(member='127.0.0.1:18242', state='drained', max_reassertions=1),
+            clock=clock, sleep=clock.sleep).run()
+    msg = err.value.msg
+    assert msg.startswith("backend 'app' of the Caddy admin API at unix//run/caddy/admin.sock lost the state "
+                          "this run holds again during drain, after 1 re-assertion(s) (max_reassertions=1): "
+                          "found '127.0.0.1:18242' enabled")
+    assert "Caddy replaces the members' state with its configuration file's on every 'caddy reload'" in msg
+    assert len(err.value.result['reasserted']) == 1
