@@ -15,7 +15,10 @@
   reload or restart until it answers again, plus a second) or to us (any other).
 """
 
+import http.client
+import json
 import os
+import socket
 import threading
 import time
 
@@ -264,6 +267,136 @@ class NginxFront(_ContainerFront):
         self.reload()
 
 
+# The test image's own configuration (tests/images/caddy/caddy.json) is the template: its
+# reverse_proxy handler @id 'app' gets the members, its server the front's port.
+CADDY_IMAGE_CONFIG = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
+                                  'images', 'caddy', 'caddy.json')
+# Caddy's own checks of the members, like the HAProxy front's (check inter 500ms): a member a
+# reload puts back after the deploy ended, whose container is gone, is taken out by Caddy itself.
+CADDY_HEALTH_CHECKS = {'active': {'uri': '/health', 'interval': '500ms', 'timeout': '2s'}}
+
+
+class _UnixHTTPConnection(http.client.HTTPConnection):
+    def __init__(self, path):
+        http.client.HTTPConnection.__init__(self, 'localhost', timeout=5)
+        self.path = path
+
+    def connect(self):
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.settimeout(5)
+        self.sock.connect(self.path)
+
+
+class CaddyFront(_ContainerFront):
+    """zerodowntime-test/caddy with the handler @id 'app' of ``members``, its admin API on a unix
+    socket in a host directory; strict (no lb_try_duration: one try per request). The oracle
+    reads Caddy's running configuration (GET /config/): a member in the handler is enabled, one
+    in the handler 'zdt-drained:app' / 'zdt-disabled:app' (where the collection parks it, in
+    Caddy's own configuration) drained / disabled."""
+
+    kind = 'caddy'
+    config = '/etc/caddy/caddy.json'
+    # What config management does: load the configuration file again (POST /load of it).
+    reload_command = ['caddy', 'reload', '--config', config]
+
+    def __init__(self, docker, name, front_port, members, workdir):
+        super(CaddyFront, self).__init__(docker, name, front_port, members)
+        self.dir = str(workdir)
+        self.run_dir = os.path.join(self.dir, 'caddy-run')
+        self.socket = os.path.join(self.run_dir, 'admin.sock')
+
+    def member(self, name, port):
+        return '127.0.0.1:%d' % port
+
+    def start(self):
+        os.makedirs(self.run_dir, exist_ok=True)
+        with open(CADDY_IMAGE_CONFIG) as handle:
+            config = json.load(handle)
+        server = config['apps']['http']['servers']['web']
+        server['listen'] = ['127.0.0.1:%d' % self.front_port]
+        handler = server['routes'][0]['handle'][0]
+        handler['upstreams'] = [{'dial': self.member(name, port)} for name, port in sorted(self.members.items())]
+        handler['health_checks'] = CADDY_HEALTH_CHECKS
+        path = os.path.join(self.dir, 'caddy.json')
+        with open(path, 'w') as handle:
+            json.dump(config, handle, indent=2)
+        self.container = self.docker.containers.run(
+            'zerodowntime-test/caddy:latest', name=self.name, detach=True, network_mode='host',
+            volumes={path: {'bind': self.config, 'mode': 'ro'}, self.run_dir: {'bind': '/run/caddy', 'mode': 'rw'}})
+        _wait(self.answers, 30, 'Caddy front %s' % self.name, self.container)
+        return self
+
+    def reload(self):
+        code, output = self.container.exec_run(self.reload_command)
+        if code != 0:
+            raise AssertionError('caddy reload in %s failed (%s): %s' % (self.name, code, output[-500:]))
+
+    def admin(self, path):
+        conn = _UnixHTTPConnection(self.socket)
+        try:
+            conn.request('GET', path, headers={'Host': ''})
+            resp = conn.getresponse()
+            body = resp.read()
+            if resp.status != 200:
+                raise OSError('GET %s: HTTP %s %r' % (path, resp.status, body[:200]))
+            return json.loads(body.decode())
+        finally:
+            conn.close()
+
+    def answers(self):
+        try:
+            self.admin('/config/')
+            requests.get(self.url + 'health', timeout=2)
+            return True
+        except (OSError, ValueError, http.client.HTTPException, requests.RequestException):
+            return False
+
+    def connection(self):
+        return {'caddy_admin': 'unix/' + self.socket}
+
+    def servers(self, backend='app'):
+        """{name: dict(state, weight, initial_weight, up)} from the running configuration; up:
+        the member answers its /health (Caddy 2.6 reports no health of its own per upstream)."""
+        places = {backend: 'enabled', 'zdt-drained:' + backend: 'drained', 'zdt-disabled:' + backend: 'disabled'}
+        found = {}
+        by_dial = dict((self.member(name, port), name) for name, port in self.members.items())
+        for handler in _handlers(self.admin('/config/')):
+            state = places.get(handler.get('@id'))
+            if state is None:
+                continue
+            for upstream in handler.get('upstreams') or []:
+                name = by_dial.get(upstream.get('dial'))
+                if name is not None:
+                    found[name] = dict(state=state, weight=1, initial_weight=1, up=_answers_health(upstream['dial']))
+        return found
+
+    def reset(self):
+        """The configuration file again: a reload forgets the admin API's changes."""
+        self.reload()
+        _wait(self.answers, 30, 'Caddy front %s' % self.name, self.container)
+
+
+def _handlers(node):
+    """Every reverse_proxy handler of a Caddy configuration."""
+    if isinstance(node, dict):
+        if node.get('handler') == 'reverse_proxy':
+            yield node
+        for value in node.values():
+            for found in _handlers(value):
+                yield found
+    elif isinstance(node, list):
+        for value in node:
+            for found in _handlers(value):
+                yield found
+
+
+def _answers_health(dial):
+    try:
+        return requests.get('http://%s/health' % dial, timeout=2).status_code == 200
+    except requests.RequestException:
+        return False
+
+
 def _wait(predicate, timeout, what, container):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -273,7 +406,7 @@ def _wait(predicate, timeout, what, container):
     raise AssertionError('%s did not answer: %s' % (what, container.logs()[-2000:]))
 
 
-FRONTS = {'haproxy': HaproxyReloadable, 'apache': ApacheFront, 'nginx': NginxFront}
+FRONTS = {'haproxy': HaproxyReloadable, 'apache': ApacheFront, 'nginx': NginxFront, 'caddy': CaddyFront}
 
 
 def make_front(kind, docker, name, port, members, workdir):
@@ -428,6 +561,24 @@ def old_out(active):
 
 def any_out(seen):
     return any(s['state'] != 'enabled' for s in seen.values())
+
+
+class OutFor(object):
+    """A member has been out of rotation for ``seconds`` and still is (rolling: its container is
+    being replaced - the drain is over, the enable has not come)."""
+
+    def __init__(self, seconds):
+        self.seconds = seconds
+        self.since = {}
+
+    def __call__(self, seen):
+        now = time.monotonic()
+        for name, server in seen.items():
+            if server['state'] == 'enabled':
+                self.since.pop(name, None)
+            else:
+                self.since.setdefault(name, now)
+        return any(now - since >= self.seconds for since in self.since.values())
 
 
 class BackInRotation(object):
