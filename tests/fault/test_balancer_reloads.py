@@ -3,13 +3,20 @@
 """A balancer reloaded or restarted at a phase of a deploy, under load (issue #14).
 
 Each case deploys the other version with the collection's role (blue_green or rolling_restart)
-behind a strict front (HAProxy, Apache or nginx), and reloads or restarts that front once, at the
-phase the case names (harness/reloads.py: Trigger). What must hold:
+behind a strict front (HAProxy, Apache, nginx or Caddy), and reloads or restarts that front once,
+at the phase the case names (harness/reloads.py: Trigger). What must hold:
 - the deploy converges, or fails with a message that names the balancer and what it found;
 - no request fails that a balancer which stays up would have served: a failed request counts
   against us unless it overlaps the balancer's own window - from the reload or restart until the
   front answers again, plus a second (reloads.GRACE) - where it is the balancer's, counted apart;
+  nginx and Caddy close idle keep-alive client connections at every reload (the deploy's own
+  changes too): a request that meets one is counted apart as well (CLOSES_KEEPALIVE);
 - the reload or restart really happened during the deploy.
+
+The reloads are what config management does: HAProxy SIGUSR2, ``apache2ctl -k graceful``,
+``nginx -s reload``, ``caddy reload --config`` of Caddy's configuration file (a POST /load of the
+file: the admin API's changes are replaced by the file's configuration); a restart is the
+front's container restarted.
 
 Phases (what the trigger waits for on the balancer, read without the collection's adapters):
 - blue_green 'switch': the candidate's member entered rotation;
@@ -18,12 +25,16 @@ Phases (what the trigger waits for on the balancer, read without the collection'
   on to retire the old container (a re-check, the stop, a last look - together well under a
   second since the stop releases idle connections, so the trigger fires at once);
 - rolling 'drain':     a member left rotation, a slow request in flight;
+- rolling 'replace':   a member has been out of rotation for REPLACE_AFTER seconds: its
+  container is being replaced;
 - rolling 'enable':    a member that was out is back in rotation (the weight ramp, with HAProxy).
 
-Default: 8 cases for HAProxy and Apache each (blue_green drain/retire, rolling drain/enable, each
-reloaded and restarted), 4 for nginx (rolling; blue_green with nginx is the shared-port strategy,
-no balancer member). SLOW=1 adds the 'switch' phase and repeats every case (ZDT_RELOAD_REPEAT,
-default 3 with SLOW): 30 + 30 + 12 cases.
+Default (CI): 8 cases for HAProxy and Apache each (blue_green drain/retire, rolling drain/enable,
+each reloaded and restarted), 4 for nginx (rolling; blue_green with nginx is the shared-port
+strategy, no balancer member), 4 for Caddy (DEFAULT_ONLY: each phase and each action once).
+SLOW=1 adds the 'switch' and 'replace' phases, every pair for Caddy, and repeats every case
+(ZDT_RELOAD_REPEAT, default 3 with SLOW; more where a balancer would have fewer than
+MIN_SLOW_CASES): 36 HAProxy + 36 Apache + 24 nginx + 36 Caddy cases.
 """
 
 import os

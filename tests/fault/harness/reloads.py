@@ -382,12 +382,10 @@ def _handlers(node):
         if node.get('handler') == 'reverse_proxy':
             yield node
         for value in node.values():
-            for found in _handlers(value):
-                yield found
+            yield from _handlers(value)
     elif isinstance(node, list):
         for value in node:
-            for found in _handlers(value):
-                yield found
+            yield from _handlers(value)
 
 
 def _answers_health(dial):
