@@ -188,10 +188,11 @@ def test_balancer_reload_or_restart_mid_deploy(reload_services, balancer, strate
     if run.rc == 0 and not problems:
         service.version = version
     reasserted = run_reassertions(run)
+    restarts = sum(len(event.get('restarts') or []) for event in run.results('ok') + run.results('failed'))
     report.RELOADS.add(dict(
         seq=time.time(), case='%s %s %s %s' % (balancer, strategy, phase, action),
         requests=summary['requests'] + slow_summary['requests'],
-        ours=len(ours), balancer=len(theirs), closed=len(closed), reasserted=reasserted,
+        ours=len(ours), balancer=len(theirs), closed=len(closed), reasserted=reasserted, restarts=restarts,
         deploy='ok' if run.rc == 0 else 'rc %s: %s' % (run.rc, ' '.join(
             [(failure or {}).get('msg') or run.tail(3)] + list((failure or {}).get('item_msgs') or []))[:400]),
         window='-' if trigger.fired is None else '%.2f s' % (trigger.window()[1] - trigger.window()[0]),

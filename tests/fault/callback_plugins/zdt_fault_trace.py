@@ -94,6 +94,9 @@ class CallbackModule(CallbackBase):
                    reasserted=list(res.get('reasserted') or []) + [
                        r for item in res.get('results') or [] if isinstance(item, dict)
                        for r in item.get('reasserted') or []],
+                   # reloads and restarts the module saw (balancer_member; container_hotswap per balancer)
+                   restarts=_restarts(res) + [r for item in res.get('results') or [] if isinstance(item, dict)
+                                              for r in _restarts(item)],
                    res=dict((k, res.get(k)) for k in ('active', 'candidate', 'previous', 'lock', 'plan')
                             if k in res))
 
@@ -108,3 +111,12 @@ class CallbackModule(CallbackBase):
 
     def v2_playbook_on_stats(self, stats):
         self.write(event='end', failures=dict(stats.failures), changed=dict(stats.changed))
+
+
+def _restarts(res):
+    """restarts of a balancer_member result and of each entry of a container_hotswap one."""
+    found = list(res.get('restarts') or [])
+    for balancer in res.get('balancers') or []:
+        if isinstance(balancer, dict):
+            found += balancer.get('restarts') or []
+    return found

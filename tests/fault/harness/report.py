@@ -105,6 +105,7 @@ RELOADS = Table('balancer_reloads', 'balancer reloaded or restarted mid-deploy',
     ('closed', 'nginx, Caddy: keep-alive closed by a reload'),
     ('window', 'window'),
     ('reasserted', 're-assertions'),
+    ('restarts', 'reloads/restarts the module saw'),
     ('deploy', 'deploy'),
     ('converged', 'converged'),
 ))
