@@ -504,9 +504,10 @@ reasserted:
 restarts:
   description:
     - Reloads and restarts of the balancer the task saw - a new generation (HAProxy - the worker's
-      pid, or its uptime going back; Apache - a new balancer-manager nonce), with C(before) and
-      C(after); or a time it did not answer, with C(unreachable_seconds) and C(error). Seen whether
-      or not the balancer lost the states.
+      pid, or its uptime going back; Apache - a new balancer-manager nonce; Caddy - a new process
+      start time or one more configuration load (C(caddy reload), C(POST /load)) in the admin
+      endpoint's C(/metrics)), with C(before) and C(after); or a time it did not answer, with
+      C(unreachable_seconds) and C(error). Seen whether or not the balancer lost the states.
   returned: always
   type: list
   elements: dict
