@@ -5,8 +5,12 @@
 # PRIVATE: this module_utils file is internal to zerodowntime.deploy. It is not a public API
 # and may change without notice.
 
-"""Every Docker engine call of a container hotswap, behind one small surface (the unit tests
-replace it with a fake engine). Errors surface as EngineError with the engine's own words."""
+"""Every low-level Docker engine call of the collection, behind one small surface (the unit tests
+replace it with a fake engine): container_hotswap's steps, its deploy lock (_lock) and the
+readiness checks (_readiness). The hotswap steps' errors surface as EngineError with the
+engine's own words; the calls for the lock and the readiness checks let the SDK's exception
+through unchanged, since those callers read its HTTP status (_docker.status_code) and word
+their own messages."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -43,11 +47,49 @@ class DockerEngine(object):
         self.api = client.api
         self.clock = clock
 
+    @classmethod
+    def of(cls, docker):
+        """``docker`` itself when it is a DockerEngine already, else a DockerEngine on that client."""
+        return docker if isinstance(docker, cls) else cls(docker)
+
+    # ------------------------------------------- raw calls: the SDK's own exceptions pass through
+    def inspect_raw(self, ref):
+        """Inspect dict of a container; raises what the SDK raises (404: no such container)."""
+        return self.api.inspect_container(ref)
+
+    def log_text(self, ref, tail):
+        """The last ``tail`` lines of a container's stdout and stderr, as text."""
+        raw = self.api.logs(ref, stdout=True, stderr=True, tail=tail)
+        if isinstance(raw, bytes):
+            raw = raw.decode('utf-8', 'replace')
+        return raw
+
+    def events(self, filters):
+        """The engine's event stream (decoded dicts) under ``filters``; ``close()`` ends it."""
+        return self.api.events(decode=True, filters=filters)
+
+    def create_lock_container(self, image, name, labels):
+        """Create (never start) the deploy lock container, no network; returns its ID. A name
+        already taken raises the engine's 409 conflict."""
+        host_config = self.api.create_host_config(network_mode='none')
+        result = self.api.create_container(image, command=['zerodowntime-lock'], name=name,
+                                           labels=labels, host_config=host_config,
+                                           network_disabled=True)
+        return result['Id']
+
+    def remove_lock_container(self, ref):
+        """Remove the lock container ``ref`` (by ID); one already gone is no error."""
+        try:
+            self.api.remove_container(ref, v=False, force=True)
+        except Exception as exc:
+            if status_code(exc) != 404:
+                raise
+
     # ---------------------------------------------------------------- reading
     def inspect(self, ref):
         """Inspect dict of a container, or None when it does not exist."""
         try:
-            return self.api.inspect_container(ref)
+            return self.inspect_raw(ref)
         except Exception as exc:
             if status_code(exc) == 404:
                 return None
@@ -142,15 +184,14 @@ class DockerEngine(object):
             sock.close()
 
     def engine_time(self):
+        """The engine's clock (``docker info`` SystemTime, RFC 3339); raises what the SDK raises."""
         return self.api.info()['SystemTime']
 
     def logs(self, ref, tail=20):
         try:
-            raw = self.api.logs(ref, stdout=True, stderr=True, tail=tail)
+            raw = self.log_text(ref, tail)
         except Exception as exc:
             return ['(logs unavailable: %s)' % _explain(exc)]
-        if isinstance(raw, bytes):
-            raw = raw.decode('utf-8', 'replace')
         return [line[:300] for line in raw.splitlines()[-tail:]]
 
     # ---------------------------------------------------------------- changing

@@ -446,7 +446,7 @@ def run_module(module, clock=time.monotonic):
     lock_image = desired.image_id if desired else next(
         (m.image_id for m in state.members.values() if m.image_id), None)
     if not check_mode and lock_image:
-        lock = ServiceLock(engine.api, service, lock_image, params['lock_ttl'], params['lock_timeout'], clock=clock)
+        lock = ServiceLock(engine, service, lock_image, params['lock_ttl'], params['lock_timeout'], clock=clock)
         start = clock()
         try:
             result['lock'] = lock.acquire()

@@ -122,11 +122,11 @@ def holder_gone(labels, mine, proc='/proc'):
 
 
 class ServiceLock(object):
-    """acquire() / release() of the per-service lock. ``api``: docker SDK APIClient."""
+    """acquire() / release() of the per-service lock. ``engine``: _hotswap_engine.DockerEngine."""
 
-    def __init__(self, api, service, image, ttl, timeout, clock=time.monotonic, sleep=time.sleep,
+    def __init__(self, engine, service, image, ttl, timeout, clock=time.monotonic, sleep=time.sleep,
                  poll=0.5, identity=None, proc='/proc'):
-        self.api = api
+        self.engine = engine
         self.service = service
         self.name = lock_name(service)
         self.image = image
@@ -144,15 +144,8 @@ class ServiceLock(object):
         labels.update(self.identity)
         return labels
 
-    def _create(self):
-        host_config = self.api.create_host_config(network_mode='none')
-        result = self.api.create_container(self.image, command=['zerodowntime-lock'], name=self.name,
-                                           labels=self._labels(), host_config=host_config,
-                                           network_disabled=True)
-        return result['Id']
-
     def _engine_now(self):
-        return parse_timestamp(self.api.info()['SystemTime'])
+        return parse_timestamp(self.engine.engine_time())
 
     def _describe(self, info, now):
         labels = (info.get('Config') or {}).get('Labels') or {}
@@ -185,13 +178,13 @@ class ServiceLock(object):
         one, or one whose holder process is gone, is taken over (noted in ``took_over``)."""
         while True:
             try:
-                self.id = self._create()
+                self.id = self.engine.create_lock_container(self.image, self.name, self._labels())
                 return None
             except Exception as exc:
                 if status_code(exc) != 409:
                     raise
             try:
-                info = self.api.inspect_container(self.name)
+                info = self.engine.inspect_raw(self.name)
             except Exception as exc:
                 if status_code(exc) == 404:
                     continue          # released in between: try again at once
@@ -208,11 +201,7 @@ class ServiceLock(object):
                 reason = 'its holder process is gone'
             if not reason:
                 return holder, now - created, expires - now
-            try:
-                self.api.remove_container(info['Id'], force=True)
-            except Exception as exc:
-                if status_code(exc) != 404:
-                    raise
+            self.engine.remove_lock_container(info['Id'])
             took_over.append('%s (%s)' % (holder, reason))
 
     def release(self):
@@ -220,9 +209,6 @@ class ServiceLock(object):
         if self.id is None:
             return
         try:
-            self.api.remove_container(self.id, force=True)
-        except Exception as exc:
-            if status_code(exc) != 404:
-                raise
+            self.engine.remove_lock_container(self.id)
         finally:
             self.id = None

@@ -14,7 +14,9 @@ import pytest
 
 from ansible_collections.zerodowntime.deploy.plugins.module_utils import _lock as lk
 
-from fake_engine import FakeAPI
+from ansible_collections.zerodowntime.deploy.plugins.module_utils._hotswap_engine import DockerEngine
+
+from fake_engine import FakeAPI, FakeClient
 
 ME = {lk.LABEL_HOLDER: 'me@host pid 100', lk.LABEL_BOOT_ID: 'boot-1', lk.LABEL_PID_NS: 'pid:[1]',
       lk.LABEL_PID: '100', lk.LABEL_PID_START: '555'}
@@ -42,7 +44,7 @@ def held_by(api, holder=None, ttl='1800', created='2024-05-01T12:00:00Z'):
 
 
 def lock(api, clock, timeout=10, proc='/proc'):
-    return lk.ServiceLock(api, 'web', 'sha256:v1', ttl=600, timeout=timeout, clock=clock, sleep=clock.sleep,
+    return lk.ServiceLock(DockerEngine(FakeClient(api)), 'web', 'sha256:v1', ttl=600, timeout=timeout, clock=clock, sleep=clock.sleep,
                           identity=dict(ME), proc=proc)
 
 
