@@ -17,6 +17,9 @@
 - ``EngineWatch``: the engine's event stream for the containers a wait checks, so that a
   health_status change (or an exit) is seen when it happens, not at the next poll.
 
+``docker`` (container checks, EngineWatch): a docker.DockerClient or a _hotswap_engine.DockerEngine;
+the engine is reached only through DockerEngine (inspect_raw, log_text, events).
+
 Check failures never raise: they are in the result. Input the argspec cannot judge (a malformed
 URL, a timeout <= 0...) raises ReadinessInputError with a message naming the option.
 """
@@ -34,6 +37,7 @@ import time
 
 from ansible_collections.zerodowntime.deploy.plugins.module_utils import _traffic
 from ansible_collections.zerodowntime.deploy.plugins.module_utils._docker import status_code
+from ansible_collections.zerodowntime.deploy.plugins.module_utils._hotswap_engine import DockerEngine
 from ansible_collections.zerodowntime.deploy.plugins.module_utils._poll import Poll
 
 CHECK_TYPES = ('http', 'tcp', 'unix', 'file', 'container')
@@ -366,18 +370,15 @@ class _ContainerCheck(_Check):
     def logs(self, docker):
         """Last log lines of the container, or a note why there are none."""
         try:
-            raw = docker.api.logs(self.container_id or self.params['container'], stdout=True,
-                                  stderr=True, tail=LOG_LINES)
+            raw = DockerEngine.of(docker).log_text(self.container_id or self.params['container'], LOG_LINES)
         except Exception as exc:
             return ['(logs unavailable: %s)' % _traffic.describe_error(exc)]
-        if isinstance(raw, bytes):
-            raw = raw.decode('utf-8', 'replace')
         return [_excerpt(line, 200) for line in raw.splitlines()[-LOG_LINES:]]
 
     def probe(self, budget, docker):
         name = self.params['container']
         try:
-            info = docker.api.inspect_container(name)
+            info = DockerEngine.of(docker).inspect_raw(name)
         except Exception as exc:
             if status_code(exc) == 404 or type(exc).__name__ == 'NotFound':
                 if self.seen:
@@ -555,7 +556,7 @@ class EngineWatch(object):
         self.stream = None
         self.events = 0
         try:
-            self.stream = docker.api.events(decode=True, filters=dict(
+            self.stream = DockerEngine.of(docker).events(dict(
                 type=['container'], container=sorted(set(containers)), event=list(self.EVENTS)))
         except Exception:   # no stream: poll at the interval as before
             return
