@@ -409,7 +409,7 @@ def run_module(module, clock=time.monotonic):
     if balancers and phase != hs.ABSENT:
         result.update(balancers=[], reasserted=[], long_lived=None)
         try:
-            switch = _switch.build(balancers, module, params, check_mode, clock=clock)
+            switch = _switch.build(balancers, module, params, check_mode, clock=clock, docker=client)
         except _switch.SwitchSpecError as exc:
             module.fail_json(msg=str(exc), **result)
     engine_local = params['docker_host'].startswith('unix://')

@@ -536,9 +536,12 @@ def _with_weight(member, weight):
     return member
 
 
-def build(validated, module, options, check_mode, clock=time.monotonic, sleep=time.sleep, adapters=None):
+def build(validated, module, options, check_mode, clock=time.monotonic, sleep=time.sleep, adapters=None,
+          docker=None):
     """Switch over the validated entries. ``adapters``: list of adapters to use instead of
-    building them (unit tests). Raises SwitchSpecError when an adapter cannot be built."""
+    building them (unit tests). ``docker``: the module's engine client, used by adapters that
+    work through the engine (nginx in a container: its docker_* options are the module's).
+    Raises SwitchSpecError when an adapter cannot be built."""
     balancers = []
     for number, item in enumerate(validated):
         if module is not None and item['params'].get('apache_password'):
@@ -546,7 +549,8 @@ def build(validated, module, options, check_mode, clock=time.monotonic, sleep=ti
             # or results are shown, as balancer_member's own no_log option is.
             module.no_log_values.add(item['params']['apache_password'])
         try:
-            adapter = adapters[number] if adapters else build_adapter(item['params'], module, clock=clock, sleep=sleep)
+            adapter = adapters[number] if adapters else build_adapter(
+                item['params'], module, clock=clock, sleep=sleep, docker=docker)
         except (RunFailure, BalancerError) as exc:
             raise SwitchSpecError('container_hotswap: service %s: %s: %s Nothing was changed.'
                                   % (options['name'], item['where'], getattr(exc, 'msg', None) or str(exc)))

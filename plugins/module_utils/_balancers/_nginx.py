@@ -393,11 +393,15 @@ class NginxAdapter(BalancerAdapter):
         self.master = None
 
     @classmethod
-    def from_params(cls, params, module=None, clock=time.monotonic, sleep=time.sleep):
+    def from_params(cls, params, module=None, clock=time.monotonic, sleep=time.sleep, docker=None):
+        """``docker``: a docker.DockerClient already connected with the module's docker_* options
+        (container_hotswap hands over its own); None: connect here when nginx runs in a container."""
         if params.get('nginx_container'):
-            # Imported here: only the container mode needs the docker SDK.
-            from ansible_collections.zerodowntime.deploy.plugins.module_utils._docker import module_docker_client
-            host = ContainerHost(module_docker_client(module), params['nginx_container'])
+            if docker is None:
+                # Imported here: only the container mode needs the docker SDK.
+                from ansible_collections.zerodowntime.deploy.plugins.module_utils._docker import module_docker_client
+                docker = module_docker_client(module)
+            host = ContainerHost(docker, params['nginx_container'])
         else:
             host = LocalHost(module)
         return cls(host, params['nginx_config'], binary=params['nginx_binary'],

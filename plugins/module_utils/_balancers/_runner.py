@@ -116,12 +116,14 @@ class RunFailure(Exception):
         self.result = result
 
 
-def build_adapter(params, module, clock=time.monotonic, sleep=time.sleep):
+def build_adapter(params, module, clock=time.monotonic, sleep=time.sleep, docker=None):
+    """The adapter for ``params``. ``docker``: an engine client connected with the module's
+    docker_* options, for nginx in a container (None: the adapter connects itself)."""
     kind = params['balancer']
     if kind == 'apache' and not _apache.HAS_REQUESTS:
         raise RunFailure(missing_required_lib('requests'), exception=_apache.REQUESTS_IMPORT_ERROR)
     if kind == 'nginx':
-        return NginxAdapter.from_params(params, module, clock=clock, sleep=sleep)
+        return NginxAdapter.from_params(params, module, clock=clock, sleep=sleep, docker=docker)
     if kind == 'apache':
         return _apache.ApacheAdapter.from_params(params, module, clock=clock)
     return ADAPTERS[kind].from_params(params, module)

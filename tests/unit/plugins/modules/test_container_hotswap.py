@@ -219,7 +219,10 @@ def balancer(monkeypatch):
         FakeAdapter)
     adapter = FakeAdapter([Member('b', 'disabled', weight=100, health='down'),
                            Member('g', 'disabled', weight=100, health='down')], health={'b': ['up'], 'g': ['up']})
-    monkeypatch.setattr(_switch, 'build_adapter', lambda params, module, clock=None, sleep=None: adapter)
+    def build(params, module, clock=None, sleep=None, docker=None):
+        adapter.docker = docker
+        return adapter
+    monkeypatch.setattr(_switch, 'build_adapter', build)
     return adapter
 
 
@@ -244,6 +247,7 @@ def test_check_mode_with_balancers_reports_the_switch_and_touches_nothing(api, b
 def test_one_run_with_balancers_then_idempotent(api, balancer, capsys):
     first = run(capsys, balancers=BALANCERS)
     assert first['changed'] is True and first['active']['slot'] == 'blue'
+    assert balancer.docker.api is api     # the adapters get the module's engine client, no second one
     # read from the balancer at the end (not the plan): the health its checks report now
     assert [(b['after']['b']['state'], b['after']['b']['health']) for b in first['balancers']] == [('enabled', 'up')]
     assert first['reasserted'] == [] and first['long_lived'] == dict(open_at_switch=0, open_at_deadline=0, closed=0)

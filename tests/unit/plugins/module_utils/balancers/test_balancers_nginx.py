@@ -419,6 +419,20 @@ def test_container_errors():
         ContainerHost(FakeDocker(FakeContainer()), 'edge').read('/x')
 
 
+def test_from_params_uses_the_client_it_is_given(monkeypatch):
+    from ansible_collections.zerodowntime.deploy.plugins.module_utils import _docker
+
+    def no_second_client(module):
+        raise AssertionError('a second engine client was opened')
+    monkeypatch.setattr(_docker, 'module_docker_client', no_second_client)
+    container = FakeContainer()
+    adapter = _nginx.NginxAdapter.from_params(
+        dict(nginx_container='edge', nginx_config='/etc/nginx/conf.d/app.conf', nginx_binary='nginx',
+             nginx_pid_file='/run/nginx.pid', poll_interval=0.2), docker=FakeDocker(container))
+    assert adapter.host.container is container and adapter.describe() == (
+        "nginx (/etc/nginx/conf.d/app.conf in container 'edge')")
+
+
 def test_container_read_through_the_archive_api():
     container = FakeContainer(files={'/etc/nginx/conf.d/app.conf': CONFIG.encode('utf-8') * 3})
     assert ContainerHost(FakeDocker(container), 'edge').read('/etc/nginx/conf.d/app.conf') == CONFIG * 3
