@@ -219,6 +219,7 @@ def balancer(monkeypatch):
         FakeAdapter)
     adapter = FakeAdapter([Member('b', 'disabled', weight=100, health='down'),
                            Member('g', 'disabled', weight=100, health='down')], health={'b': ['up'], 'g': ['up']})
+
     def build(params, module, clock=None, sleep=None, docker=None):
         adapter.docker = docker
         return adapter
